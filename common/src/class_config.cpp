@@ -1,0 +1,202 @@
+// class_config.cpp — reads class configuration files with inih.
+#include "offshoot/common/class_config.hpp"
+
+#include <ini.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace offshoot {
+namespace {
+
+constexpr size_t max_file_size = 64 * 1024;
+
+bool valid_interface_name(std::string_view s) {
+    // D-Bus rules: 2+ elements separated by '.', each [A-Za-z_][A-Za-z0-9_]*, ≤ 255 bytes.
+    if (s.empty() || s.size() > 255) return false;
+    int elements = 0;
+    size_t start = 0;
+    while (start <= s.size()) {
+        size_t dot = s.find('.', start);
+        std::string_view e = s.substr(start, dot == std::string_view::npos ? s.npos : dot - start);
+        if (e.empty() || std::isdigit(static_cast<unsigned char>(e[0]))) return false;
+        for (char c : e)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+        ++elements;
+        if (dot == std::string_view::npos) break;
+        start = dot + 1;
+    }
+    return elements >= 2;
+}
+
+bool valid_class_name(std::string_view s) {
+    if (s.empty() || s.size() > 128) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    });
+}
+
+struct ParseState {
+    ClassConfig cfg;
+    std::string error;
+    bool has_name = false, has_plugin = false, has_interface = false;
+};
+
+bool parse_bool(std::string_view v, bool& out) {
+    if (v == "yes" || v == "true" || v == "1" || v == "on") return out = true, true;
+    if (v == "no" || v == "false" || v == "0" || v == "off") return out = false, true;
+    return false;
+}
+
+int on_entry(void* user, const char* section, const char* key, const char* value) {
+    auto& st = *static_cast<ParseState*>(user);
+    if (!st.error.empty()) return 0;
+    std::string_view s{section}, k{key}, v{value};
+    auto fail = [&](std::string msg) {
+        st.error = std::move(msg);
+        return 0;
+    };
+    if (s == "Class") {
+        if (k == "Name") {
+            if (!valid_class_name(v)) return fail("Name= must be 1-128 of [A-Za-z0-9_.-]");
+            st.cfg.name = v;
+            st.has_name = true;
+        } else if (k == "Plugin") {
+            if (v.empty()) return fail("Plugin= is empty");
+            st.cfg.plugin = v;
+            st.has_plugin = true;
+        } else if (k == "Interface") {
+            if (!valid_interface_name(v)) return fail("Interface= is not a valid D-Bus interface name");
+            st.cfg.interface = v;
+            st.has_interface = true;
+        } else {
+            return fail("unknown key [Class] " + std::string(k));
+        }
+    } else if (s == "Access") {
+        if (k == "AllowedUsers") {
+            auto w = split_words(v);
+            st.cfg.allowed_users.insert(st.cfg.allowed_users.end(), w.begin(), w.end());
+        } else if (k == "AllowedCallers") {
+            auto w = split_words(v);
+            st.cfg.allowed_callers.insert(st.cfg.allowed_callers.end(), w.begin(), w.end());
+        } else if (k == "AllowAnyGroup") {
+            if (!parse_bool(v, st.cfg.allow_any_group)) return fail("AllowAnyGroup= must be yes or no");
+        } else {
+            return fail("unknown key [Access] " + std::string(k));
+        }
+    } else if (s == "Exec") {
+        if (k == "WorkingDirectory") {
+            if (v.empty() || v[0] != '/') return fail("WorkingDirectory= must be an absolute path");
+            st.cfg.working_directory = v;
+        } else if (k == "UMask") {
+            char* end = nullptr;
+            std::string tmp{v};
+            unsigned long m = std::strtoul(tmp.c_str(), &end, 8);
+            if (tmp.empty() || *end != '\0' || m > 0777) return fail("UMask= must be an octal mode ≤ 0777");
+            st.cfg.umask = static_cast<mode_t>(m);
+        } else if (k == "Environment") {
+            for (auto& w : split_words(v)) {
+                auto eq = w.find('=');
+                if (eq == 0 || eq == std::string::npos) return fail("Environment= entries must be KEY=VALUE");
+                st.cfg.environment.push_back(w);
+            }
+        } else {
+            return fail("unknown key [Exec] " + std::string(k));
+        }
+    } else {
+        return fail("unknown section [" + std::string(s) + "]");
+    }
+    return 1;
+}
+
+}  // namespace
+
+std::vector<std::string> split_words(std::string_view text) {
+    std::vector<std::string> out;
+    size_t i = 0;
+    while (i < text.size()) {
+        while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+        size_t j = i;
+        while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+        if (j > i) out.emplace_back(text.substr(i, j - i));
+        i = j;
+    }
+    return out;
+}
+
+std::optional<ClassConfig> parse_class_config(std::string_view text, const std::string& source,
+                                              const std::string& plugin_dir, std::string& error) {
+    ParseState st;
+    st.cfg.source = source;
+    std::string buf{text};  // ini_parse_string needs a NUL-terminated copy
+    int line = ini_parse_string(buf.c_str(), on_entry, &st);
+    if (!st.error.empty()) {
+        error = line > 0 ? "line " + std::to_string(line) + ": " + st.error : st.error;
+        return std::nullopt;
+    }
+    if (line != 0) {
+        error = "line " + std::to_string(line) + ": syntax error";
+        return std::nullopt;
+    }
+    if (!st.has_name || !st.has_plugin || !st.has_interface) {
+        error = "[Class] needs Name=, Plugin= and Interface=";
+        return std::nullopt;
+    }
+    if (st.cfg.plugin[0] != '/') {
+        if (st.cfg.plugin.find('/') != std::string::npos) {
+            error = "Plugin= must be an absolute path or a file name in the plugin directory";
+            return std::nullopt;
+        }
+        st.cfg.plugin = plugin_dir + "/" + st.cfg.plugin;
+    }
+    return std::move(st.cfg);
+}
+
+ClassConfigResult load_class_configs(const std::vector<std::string>& dirs,
+                                     const std::string& plugin_dir) {
+    namespace fs = std::filesystem;
+    ClassConfigResult result;
+    std::map<std::string, fs::path> files;  // file name → path; later dirs override
+    for (const auto& d : dirs) {
+        std::error_code ec;
+        for (fs::directory_iterator it{d, ec}, end; !ec && it != end; it.increment(ec)) {
+            const auto& p = it->path();
+            if (p.extension() != ".conf") continue;
+            std::error_code sec;
+            if (!fs::is_regular_file(p, sec) && !fs::is_symlink(p, sec)) continue;
+            files[p.filename().string()] = p;
+        }
+    }
+    for (const auto& [fname, path] : files) {
+        std::ifstream in{path, std::ios::binary};
+        if (!in) {
+            result.warnings.push_back(path.string() + ": cannot be read");
+            continue;
+        }
+        std::string text(max_file_size + 1, '\0');
+        in.read(text.data(), static_cast<std::streamsize>(text.size()));
+        text.resize(static_cast<size_t>(in.gcount()));
+        if (text.size() > max_file_size) {
+            result.warnings.push_back(path.string() + ": larger than 64 KiB, skipped");
+            continue;
+        }
+        std::string err;
+        auto cfg = parse_class_config(text, path.string(), plugin_dir, err);
+        if (!cfg) {
+            result.warnings.push_back(path.string() + ": " + err + "; skipped");
+            continue;
+        }
+        auto name = cfg->name;
+        if (auto prev = result.classes.find(name); prev != result.classes.end())
+            result.warnings.push_back(path.string() + ": class " + name + " also defined in " +
+                                      prev->second.source + "; this file wins");
+        result.classes[name] = std::move(*cfg);
+    }
+    return result;
+}
+
+}  // namespace offshoot

@@ -1,0 +1,327 @@
+// daemon.cpp — offshootd's set-up, event loop, instance registry and shutdown.
+#include "daemon.hpp"
+
+#include "errors.hpp"
+
+#include "offshoot/common/log.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace offshoot {
+
+Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {}
+
+Daemon::~Daemon() {
+    // Instances first: their event sources belong to the loop below.
+    doomed_.clear();
+    instances_.clear();
+    owner_watches_.clear();
+    slots_.clear();
+    bus_.reset();
+}
+
+void Daemon::load_classes() {
+    auto result = load_class_configs(options_.config_dirs, options_.plugin_dir);
+    for (auto& w : result.warnings) log::warning("{}", w);
+    classes_ = std::move(result.classes);
+    for (auto& [name, c] : classes_) log::debug("class {} → {} ({})", name, c.plugin, c.source);
+    log::info("{} classes configured", classes_.size());
+}
+
+void Daemon::prepare_runtime_dir() {
+    namespace fs = std::filesystem;
+    // <runtime>/instances holds one socket per running instance. It is writable by
+    // offshootd alone, so nobody can put a socket of their own where a caller looks.
+    auto dir = options_.runtime_dir + "/instances";
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) fail(error_name::failed, "cannot create {}: {}", dir, ec.message());
+    if (::chmod(options_.runtime_dir.c_str(), 0755) < 0 || ::chmod(dir.c_str(), 0755) < 0)
+        fail(error_name::failed, "cannot set the mode of {}: {}", dir, errno_text(errno));
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+        fail(error_name::failed, "{} is not a directory owned by offshootd's user", dir);
+    // A previous offshootd that was killed leaves its sockets: start clean.
+    size_t stale = 0;
+    for (fs::directory_iterator it{dir, ec}, end; !ec && it != end; it.increment(ec)) {
+        fs::remove_all(it->path(), ec);
+        ++stale;
+    }
+    if (stale) log::notice("removed {} stale entries from {}", stale, dir);
+}
+
+void Daemon::connect() {
+    sd_event* e = nullptr;
+    int r = sd_event_new(&e);
+    if (r < 0) fail(error_name::failed, "sd_event_new: {}", errno_text(r));
+    event_.reset(e);
+
+    sd_bus* b = nullptr;
+    switch (options_.bus) {
+    case DaemonOptions::Bus::system: r = sd_bus_open_system_with_description(&b, "offshootd"); break;
+    case DaemonOptions::Bus::session: r = sd_bus_open_user_with_description(&b, "offshootd"); break;
+    case DaemonOptions::Bus::address:
+        r = sd_bus_new(&b);
+        if (r >= 0) r = sd_bus_set_address(b, options_.address.c_str());
+        if (r >= 0) r = sd_bus_set_bus_client(b, 1);
+        if (r >= 0) r = sd_bus_set_description(b, "offshootd");
+        if (r >= 0) r = sd_bus_start(b);
+        break;
+    }
+    bus_.reset(b);
+    if (r < 0) fail(error_name::failed, "cannot connect to the bus: {}", errno_text(r));
+
+    r = sd_bus_attach_event(b, e, SD_EVENT_PRIORITY_NORMAL);
+    if (r < 0) fail(error_name::failed, "sd_bus_attach_event: {}", errno_text(r));
+    // Losing the bus ends the daemon (its instances are stopped on the way out).
+    (void)sd_bus_set_exit_on_disconnect(b, 1);
+
+    sd_bus_slot* slot = nullptr;
+    r = sd_bus_add_object_vtable(b, &slot, supervisor_path, supervisor_interface, supervisor_vtable(), this);
+    if (r < 0) fail(error_name::failed, "cannot register {}: {}", supervisor_path, errno_text(r));
+    slots_.emplace_back(slot);
+    r = sd_bus_add_fallback_vtable(
+        b, &slot, instance_prefix, instance_interface, instance_vtable(),
+        [](sd_bus*, const char* path, const char*, void* userdata, void** found, sd_bus_error*) -> int {
+            auto* inst = static_cast<Daemon*>(userdata)->find_instance(path);
+            if (!inst) return 0;
+            *found = inst;
+            return 1;
+        },
+        this);
+    if (r < 0) fail(error_name::failed, "cannot register {}: {}", instance_prefix, errno_text(r));
+    slots_.emplace_back(slot);
+    r = sd_bus_add_node_enumerator(
+        b, &slot, instance_prefix,
+        [](sd_bus*, const char*, void* userdata, char*** nodes, sd_bus_error*) -> int {
+            auto& self = *static_cast<Daemon*>(userdata);
+            size_t n = 0;
+            for (auto& [id, i] : self.instances_) n += i->exported();
+            char** v = static_cast<char**>(calloc(n + 1, sizeof(char*)));
+            if (!v) return -ENOMEM;
+            size_t k = 0;
+            for (auto& [id, i] : self.instances_) {
+                if (!i->exported()) continue;
+                v[k] = strdup(i->path().c_str());
+                if (!v[k]) {
+                    for (size_t j = 0; j < k; ++j) free(v[j]);
+                    free(v);
+                    return -ENOMEM;
+                }
+                ++k;
+            }
+            *nodes = v;
+            return 1;
+        },
+        this);
+    if (r < 0) fail(error_name::failed, "cannot register the node enumerator: {}", errno_text(r));
+    slots_.emplace_back(slot);
+    r = sd_bus_add_object_manager(b, &slot, supervisor_path);
+    if (r < 0) fail(error_name::failed, "cannot register the object manager: {}", errno_text(r));
+    slots_.emplace_back(slot);
+}
+
+int Daemon::on_signal(sd_event_source*, const struct signalfd_siginfo* si, void* userdata) {
+    auto& self = *static_cast<Daemon*>(userdata);
+    log::notice("received {}; stopping all instances", sigabbrev_np(static_cast<int>(si->ssi_signo)) ?: "signal");
+    self.begin_shutdown();
+    return 0;
+}
+
+void Daemon::begin_shutdown() {
+    if (shutting_down_) {
+        maybe_finish_shutdown();
+        return;
+    }
+    shutting_down_ = true;
+    (void)sd_notify(0, "STOPPING=1\nSTATUS=Stopping all instances");
+    // Give up the name first so no new Spawn arrives while we wind down.
+    (void)sd_bus_release_name(bus_.get(), bus_name);
+    for (auto& [id, i] : instances_) i->shutdown();
+    maybe_finish_shutdown();
+}
+
+void Daemon::maybe_finish_shutdown() {
+    if (!shutting_down_) return;
+    for (auto& [id, i] : instances_)
+        if (i->has_process()) return;
+    sd_event_exit(event_.get(), 0);
+}
+
+int Daemon::run() {
+    // One thread, one loop: these signals arrive as events, and SIGCHLD is consumed by the
+    // per-child pidfd sources (sd-event requires it blocked).
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+    ::umask(0077);
+
+    load_classes();
+    prepare_runtime_dir();
+    connect();
+
+    sd_event_source* s = nullptr;
+    sd_event_add_signal(event_.get(), &s, SIGTERM, on_signal, this);
+    sigterm_.reset(s);
+    sd_event_add_signal(event_.get(), &s, SIGINT, on_signal, this);
+    sigint_.reset(s);
+    sd_event_add_defer(event_.get(), &s, on_deferred_removal, this);
+    removal_source_.reset(s);
+    sd_event_source_set_enabled(s, SD_EVENT_OFF);
+
+    int r = sd_bus_request_name(bus_.get(), bus_name, 0);
+    if (r < 0) fail(error_name::failed, "cannot own {}: {}", bus_name, errno_text(r));
+    // Ready only once the name is ours: a caller activated by name can call us now.
+    update_status();
+    (void)sd_notify(0, "READY=1");
+    log::info("serving {} (version {})", bus_name, OFFSHOOT_VERSION);
+
+    r = sd_event_loop(event_.get());
+    if (r < 0) {
+        log::error("event loop failed: {}", errno_text(r));
+        return 1;
+    }
+    // The loop also ends when the bus goes away: make sure nothing outlives us.
+    for (auto& [id, i] : instances_) i->shutdown();
+    log::info("exiting");
+    return 0;
+}
+
+Instance* Daemon::find_instance(const char* path) {
+    std::string_view p{path};
+    std::string_view prefix{instance_prefix};
+    if (p.size() <= prefix.size() + 1 || p.substr(0, prefix.size()) != prefix || p[prefix.size()] != '/')
+        return nullptr;
+    auto tail = p.substr(prefix.size() + 1);
+    uint64_t id = 0;
+    for (char c : tail) {
+        if (c < '0' || c > '9' || id > UINT64_MAX / 10) return nullptr;
+        id = id * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (tail.size() > 1 && tail[0] == '0') return nullptr;
+    auto it = instances_.find(id);
+    return it != instances_.end() && it->second->exported() ? it->second.get() : nullptr;
+}
+
+void Daemon::export_instance(Instance& i) {
+    // `exported_` is private to Instance; the friend-free way is to let the instance flag it.
+    i.mark_exported();
+    int r = sd_bus_emit_object_added(bus_.get(), i.path().c_str());
+    if (r < 0) log::debug("cannot emit InterfacesAdded for {}: {}", i.path(), errno_text(r));
+    instances_changed();
+}
+
+void Daemon::remove_instance(Instance& i) {
+    auto it = instances_.find(i.id());
+    if (it == instances_.end()) return;
+    if (i.exported()) {
+        int r = sd_bus_emit_object_removed(bus_.get(), i.path().c_str());
+        if (r < 0) log::debug("cannot emit InterfacesRemoved for {}: {}", i.path(), errno_text(r));
+    }
+    // Destroyed after the current dispatch: we may be inside one of its own callbacks.
+    doomed_.push_back(std::move(it->second));
+    instances_.erase(it);
+    sd_event_source_set_enabled(removal_source_.get(), SD_EVENT_ONESHOT);
+    instances_changed();
+}
+
+int Daemon::on_deferred_removal(sd_event_source*, void* userdata) {
+    auto& self = *static_cast<Daemon*>(userdata);
+    self.doomed_.clear();
+    self.doomed_watches_.clear();
+    return 0;
+}
+
+uint32_t Daemon::running_count() const {
+    uint32_t n = 0;
+    for (auto& [id, i] : instances_) n += i->has_process();
+    return n;
+}
+
+void Daemon::instances_changed() {
+    int r = sd_bus_emit_properties_changed(bus_.get(), supervisor_path, supervisor_interface, "InstanceCount", nullptr);
+    if (r < 0) log::debug("cannot emit PropertiesChanged for InstanceCount: {}", errno_text(r));
+    update_status();
+    maybe_finish_shutdown();
+}
+
+void Daemon::update_status() {
+    std::set<uid_t> users;
+    uint32_t running = 0;
+    for (auto& [id, i] : instances_)
+        if (i->has_process()) {
+            ++running;
+            users.insert(i->spec().uid);
+        }
+    auto status = fmt::format("STATUS={} instance{} running ({} user{}), {} handle{}", running,
+                              running == 1 ? "" : "s", users.size(), users.size() == 1 ? "" : "s",
+                              instances_.size(), instances_.size() == 1 ? "" : "s");
+    if (status == last_status_) return;
+    last_status_ = status;
+    (void)sd_notify(0, status.c_str());
+}
+
+void Daemon::watch_owner(const std::string& name) {
+    if (name.empty() || owner_watches_.count(name)) return;
+    auto w = std::make_unique<OwnerWatch>(OwnerWatch{this, name, nullptr, nullptr});
+    sd_bus_slot* slot = nullptr;
+    // Match only this name's NameOwnerChanged; the async AddMatch keeps the loop responsive.
+    auto rule = fmt::format(
+        "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+        "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{}'", name);
+    int r = sd_bus_add_match_async(bus_.get(), &slot, rule.c_str(), on_name_owner_changed, nullptr, w.get());
+    if (r < 0) {
+        log::warning("cannot watch {}: {}", name, errno_text(r));
+        return;
+    }
+    w->match.reset(slot);
+    // The owner may be gone before the match is in place: ask once, after it.
+    slot = nullptr;
+    r = sd_bus_call_method_async(
+        bus_.get(), &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+        "NameHasOwner",
+        [](sd_bus_message* m, void* userdata, sd_bus_error*) -> int {
+            auto* w = static_cast<OwnerWatch*>(userdata);
+            int has = 1;
+            if (!sd_bus_message_is_method_error(m, nullptr)) (void)sd_bus_message_read(m, "b", &has);
+            if (!has) w->daemon->owner_gone(std::string(w->name));
+            return 0;
+        },
+        w.get(), "s", name.c_str());
+    if (r >= 0) w->query.reset(slot);
+    owner_watches_[name] = std::move(w);
+}
+
+int Daemon::on_name_owner_changed(sd_bus_message* m, void* userdata, sd_bus_error*) {
+    auto* w = static_cast<OwnerWatch*>(userdata);
+    const char *name = nullptr, *old_owner = nullptr, *new_owner = nullptr;
+    if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0) return 0;
+    if (new_owner && *new_owner) return 0;
+    w->daemon->owner_gone(std::string(w->name));
+    return 0;
+}
+
+void Daemon::owner_gone(const std::string& name) {
+    auto it = owner_watches_.find(name);
+    if (it == owner_watches_.end()) return;
+    // Destroying the watch frees the slot whose callback may be running: defer it.
+    auto watch = std::move(it->second);
+    owner_watches_.erase(it);
+    std::vector<Instance*> owned;
+    for (auto& [id, i] : instances_)
+        if (i->spec().owner.unique_name == name) owned.push_back(i.get());
+    for (auto* i : owned) i->owner_vanished();
+    doomed_watches_.push_back(std::move(watch));
+    sd_event_source_set_enabled(removal_source_.get(), SD_EVENT_ONESHOT);
+}
+
+}  // namespace offshoot

@@ -1,0 +1,110 @@
+// daemon.hpp — offshootd's context: the bus, the event loop, the classes and the instances.
+//
+// offshootd is single-threaded: one sd-event loop drives the bus connection, every instance's
+// readiness channel, child pidfd and timers, and the signals. That makes fork safe (no other
+// thread can hold a lock at fork time) and keeps every state change in one order.
+#pragma once
+
+#include "instance.hpp"
+#include "options.hpp"
+
+#include "offshoot/common/class_config.hpp"
+#include "offshoot/common/sd_ptr.hpp"
+
+#include <map>
+#include <set>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace offshoot {
+
+struct DaemonOptions {
+    enum class Bus { system, session, address } bus = Bus::system;
+    std::string address;
+    std::string runtime_dir;
+    std::vector<std::string> config_dirs;  // in override order (later wins)
+    std::string plugin_dir;
+    std::string worker_path;
+    uint32_t max_instances = 4096;
+    uint64_t start_timeout_usec = 30'000'000;
+};
+
+inline constexpr const char* bus_name = "org.offshoot1";
+inline constexpr const char* supervisor_path = "/org/offshoot1";
+inline constexpr const char* supervisor_interface = "org.offshoot1.Supervisor";
+inline constexpr const char* instance_prefix = "/org/offshoot1/instance";
+inline constexpr const char* instance_interface = "org.offshoot1.Instance";
+
+class Daemon {
+public:
+    explicit Daemon(DaemonOptions options);
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+    ~Daemon();
+
+    // Connects, takes the bus name, serves until SIGTERM/SIGINT. Returns the exit code.
+    int run();
+
+    sd_bus* bus() const { return bus_.get(); }
+    sd_event* event() const { return event_.get(); }
+    const DaemonOptions& options() const { return options_; }
+    const std::map<std::string, ClassConfig>& classes() const { return classes_; }
+    const std::map<uint64_t, std::unique_ptr<Instance>>& instances() const { return instances_; }
+    bool shutting_down() const { return shutting_down_; }
+
+    Instance* find_instance(const char* path);
+    // The handle becomes visible on the bus (InterfacesAdded).
+    void export_instance(Instance& i);
+    // The handle disappears from the bus now and is destroyed once the current dispatch ends.
+    void remove_instance(Instance& i);
+    // Something affecting InstanceCount or the status line changed.
+    void instances_changed();
+
+    // Supervisor methods (supervisor_object.cpp).
+    static const sd_bus_vtable* supervisor_vtable();
+    // Instance handle methods and properties (instance_object.cpp).
+    static const sd_bus_vtable* instance_vtable();
+
+    // Used by the method handlers.
+    Caller caller_of(sd_bus_message* m);
+    void spawn(sd_bus_message* m, SpawnRequest req);
+    uint32_t running_count() const;
+
+    // Bus-name tracking for tie-to-caller and handle clean-up.
+    void watch_owner(const std::string& unique_name);
+    void owner_gone(const std::string& unique_name);
+
+private:
+    void connect();
+    void load_classes();
+    void prepare_runtime_dir();
+    void begin_shutdown();
+    void maybe_finish_shutdown();
+    void update_status();
+    static int on_signal(sd_event_source* s, const struct signalfd_siginfo* si, void* userdata);
+    static int on_name_owner_changed(sd_bus_message* m, void* userdata, sd_bus_error* e);
+    static int on_deferred_removal(sd_event_source* s, void* userdata);
+
+    DaemonOptions options_;
+    EventPtr event_;
+    BusPtr bus_;
+    std::vector<SlotPtr> slots_;
+    EventSourcePtr sigterm_, sigint_, removal_source_;
+    std::map<std::string, ClassConfig> classes_;
+    std::map<uint64_t, std::unique_ptr<Instance>> instances_;
+    std::vector<std::unique_ptr<Instance>> doomed_;
+    struct OwnerWatch {
+        Daemon* daemon;
+        std::string name;
+        SlotPtr match;
+        SlotPtr query;
+    };
+    std::map<std::string, std::unique_ptr<OwnerWatch>> owner_watches_;
+    std::vector<std::unique_ptr<OwnerWatch>> doomed_watches_;
+    uint64_t next_id_ = 1;
+    bool shutting_down_ = false;
+    std::string last_status_;
+};
+
+}  // namespace offshoot

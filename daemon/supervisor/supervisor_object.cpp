@@ -1,0 +1,208 @@
+// supervisor_object.cpp — org.offshoot1.Supervisor at /org/offshoot1.
+//
+// Each handler: read → validate → authorize → act → reply (hostnamed's shape). Spawn's reply
+// is deferred until the worker reports ready.
+#include "boundary.hpp"
+#include "daemon.hpp"
+
+#include "offshoot/common/protocol.hpp"
+
+#include <unistd.h>
+
+namespace offshoot {
+namespace {
+
+Daemon& self(void* userdata) { return *static_cast<Daemon*>(userdata); }
+
+int method_spawn(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    return guarded(error, [&] {
+        const char* cls = nullptr;
+        uint32_t uid = 0;
+        check_read(sd_bus_message_read(m, "su", &cls, &uid), "arguments");
+        SpawnRequest req;
+        req.class_name = cls;
+        req.uid = uid;
+        self(userdata).spawn(m, std::move(req));
+        return 1;
+    });
+}
+
+int method_spawn_with_options(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    return guarded(error, [&] {
+        const char* cls = nullptr;
+        check_read(sd_bus_message_read(m, "s", &cls), "class");
+        SpawnRequest req;
+        req.class_name = cls;
+        decode_spawn_options(m, req);
+        self(userdata).spawn(m, std::move(req));
+        return 1;
+    });
+}
+
+int method_list_classes(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    return guarded(error, [&] {
+        sd_bus_message* reply = nullptr;
+        int r = sd_bus_message_new_method_return(m, &reply);
+        MessagePtr owned{reply};
+        if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "(ss)");
+        for (auto& [name, c] : self(userdata).classes())
+            if (r >= 0) r = sd_bus_message_append(reply, "(ss)", name.c_str(), c.interface.c_str());
+        if (r >= 0) r = sd_bus_message_close_container(reply);
+        if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
+        return r;
+    });
+}
+
+int method_list_instances(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    return guarded(error, [&] {
+        sd_bus_message* reply = nullptr;
+        int r = sd_bus_message_new_method_return(m, &reply);
+        MessagePtr owned{reply};
+        if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "(ossuus)");
+        for (auto& [id, i] : self(userdata).instances()) {
+            if (!i->exported() || r < 0) continue;
+            r = sd_bus_message_append(reply, "(ossuus)", i->path().c_str(), i->spec().cls.name.c_str(),
+                                      to_string(i->state()), i->spec().uid,
+                                      static_cast<uint32_t>(i->main_pid()),
+                                      i->spec().owner.unique_name.c_str());
+        }
+        if (r >= 0) r = sd_bus_message_close_container(reply);
+        if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
+        return r;
+    });
+}
+
+int property_version(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void*,
+                     sd_bus_error*) {
+    return sd_bus_message_append(reply, "s", OFFSHOOT_VERSION);
+}
+
+int property_instance_count(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
+                            void* userdata, sd_bus_error*) {
+    uint32_t n = 0;
+    for (auto& [id, i] : self(userdata).instances()) n += i->exported();
+    return sd_bus_message_append(reply, "u", n);
+}
+
+// Every method is callable by anyone on the bus: offshootd authorizes each request itself
+// from the caller's bus credentials.
+constexpr sd_bus_vtable vtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD_WITH_NAMES("Spawn", "su", SD_BUS_PARAM(class) SD_BUS_PARAM(uid), "os",
+                             SD_BUS_PARAM(instance) SD_BUS_PARAM(address), method_spawn,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("SpawnWithOptions", "sa{sv}", SD_BUS_PARAM(class) SD_BUS_PARAM(options),
+                             "os", SD_BUS_PARAM(instance) SD_BUS_PARAM(address),
+                             method_spawn_with_options, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("ListClasses", "", , "a(ss)", SD_BUS_PARAM(classes), method_list_classes,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("ListInstances", "", , "a(ossuus)", SD_BUS_PARAM(instances),
+                             method_list_instances, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("InstanceCount", "u", property_instance_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_VTABLE_END};
+
+}  // namespace
+
+const sd_bus_vtable* Daemon::supervisor_vtable() { return vtable; }
+
+Caller Daemon::caller_of(sd_bus_message* m) {
+    // The caller's identity comes from the bus alone (credentials the bus stamps on the
+    // connection), never from arguments or /proc. Not knowing it means no.
+    sd_bus_creds* c = nullptr;
+    int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UNIQUE_NAME, &c);
+    CredsPtr creds{c};
+    uid_t uid = 0;
+    if (r < 0 || sd_bus_creds_get_euid(c, &uid) < 0)
+        fail(error_name::access_denied, "cannot determine the caller's user from the bus; denied");
+    Caller caller;
+    caller.uid = uid;
+    const char* sender = sd_bus_message_get_sender(m);
+    caller.unique_name = sender ? sender : "";
+    return caller;
+}
+
+void Daemon::spawn(sd_bus_message* m, SpawnRequest req) {
+    if (shutting_down_) fail(error_name::shutting_down, "offshootd is shutting down");
+    validate_request(req);
+    const Caller caller = caller_of(m);
+
+    auto cit = classes_.find(req.class_name);
+    if (cit == classes_.end())
+        fail(error_name::unknown_class, "no class named '{:.128}' is configured (ListClasses shows those that are)", req.class_name);
+    const ClassConfig& cls = cit->second;
+
+    if (instances_.size() >= options_.max_instances)
+        fail(error_name::limit_exceeded, "offshootd holds {} instance handles, its limit", instances_.size());
+
+    InstanceSpec spec;
+    spec.cls = cls;
+    spec.owner = caller;
+    spec.uid = req.uid.value_or(caller.uid);
+    auto user = lookup_user(spec.uid);
+    if (!user && !req.gid)
+        fail(error_name::invalid_argument,
+             "uid {} has no user database entry; pass an explicit gid (SpawnWithOptions, key 'gid') to run as it",
+             spec.uid);
+    spec.gid = req.gid.value_or(user ? user->gid : 0);
+    if (req.groups) spec.groups.assign(req.groups->begin(), req.groups->end());
+    else if (user) spec.groups = user_groups(*user);
+    authorize_spawn(cls, caller, spec.uid, spec.gid, spec.groups, user);
+
+    if (geteuid() != 0 && (spec.uid != geteuid() || spec.gid != getegid()))
+        fail(error_name::access_denied,
+             "offshootd runs unprivileged (uid {}), so it can only run instances as itself", geteuid());
+
+    spec.cwd = req.cwd.value_or(cls.working_directory);
+    spec.umask = static_cast<mode_t>(req.umask.value_or(cls.umask.value_or(0022)));
+    spec.arguments = std::move(req.arguments);
+    spec.stop_mode = req.stop_mode;
+    spec.stop_timeout_usec = req.stop_timeout_usec;
+    spec.tie_to_caller = req.tie_to_caller;
+
+    // The worker's environment, from scratch: the user's basics, the class's, the caller's.
+    const std::string name = user ? user->name : std::to_string(spec.uid);
+    spec.environment = {
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME=" + (user ? user->home : std::string("/")),
+        "USER=" + name,
+        "LOGNAME=" + name,
+        "SHELL=" + (user ? user->shell : std::string("/usr/sbin/nologin")),
+        "LISTEN_FDS=1",
+        fmt::format("{}={}", protocol::notify_fd_env, protocol::notify_fd),
+    };
+    auto set_env = [&](const std::string& kv) {
+        auto key = kv.substr(0, kv.find('=') + 1);
+        for (auto& e : spec.environment)
+            if (e.compare(0, key.size(), key) == 0) {
+                e = kv;
+                return;
+            }
+        spec.environment.push_back(kv);
+    };
+    for (auto& e : cls.environment) set_env(e);
+    for (auto& e : req.environment) set_env(e);
+
+    const uint64_t id = next_id_++;
+    auto inst = std::make_unique<Instance>(*this, id, std::move(spec));
+    Instance& ref = *inst;
+    instances_.emplace(id, std::move(inst));
+    // Watched for every instance: tied ones stop when their owner goes, and finished handles
+    // are forgotten then.
+    watch_owner(caller.unique_name);
+
+    if (!req.start) {
+        export_instance(ref);
+        int r = sd_bus_reply_method_return(m, "os", ref.path().c_str(), "");
+        if (r < 0) log::debug("cannot reply to Spawn: {}", errno_text(r));
+        return;
+    }
+    try {
+        ref.launch(MessagePtr{sd_bus_message_ref(m)});
+    } catch (...) {
+        remove_instance(ref);
+        throw;
+    }
+}
+
+}  // namespace offshoot
