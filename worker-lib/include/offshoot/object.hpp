@@ -9,21 +9,23 @@
 // accepts; signals emitted by the object go to every connected peer.
 #pragma once
 
+#include <offshoot/error.hpp>
+#include <offshoot/marshal.hpp>
+
+#include <systemd/sd-bus.h>
+
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <type_traits>
 #include <vector>
 
-#include <sdbus-c++/Error.h>
-#include <systemd/sd-bus.h>
-
 namespace offshoot {
 
-// One exception type on both sides of the connection: throw offshoot::Error(name, message)
-// from a method to answer with that D-Bus error; anything else thrown becomes
-// org.freedesktop.DBus.Error.Failed. The worker survives both.
-using Error = sdbus::Error;
+// One exception type on both sides of the connection (offshoot::Error = sdbus::Error, in
+// offshoot/error.hpp): throw offshoot::Error(name, message) from a method to answer with that
+// D-Bus error; anything else thrown becomes org.freedesktop.DBus.Error.Failed. The worker
+// survives both.
 
 inline constexpr const char* object_path = "/org/offshoot1/object";
 inline constexpr const char* object_sender = "org.offshoot1.Object";
@@ -63,28 +65,61 @@ public:
     void set_signal_sink(SignalSink* sink) noexcept { sink_ = sink; }
     SignalSink* signal_sink() const noexcept { return sink_; }
 
+    // Serves this object on `bus` at offshoot::object_path: sd_bus_add_object_vtable with
+    // interface_name(), vtable() and this Object* as userdata — the generated handlers expect
+    // exactly that pointer (not a pointer to the derived class). Returns sd-bus's result
+    // (negative errno on failure).
+    int add_to_bus(sd_bus* bus, sd_bus_slot** slot);
+
 protected:
     // Emits org.freedesktop.DBus.Properties.PropertiesChanged for these properties of this
     // object's interface on every connection (values are read through the getters).
     void emit_properties_changed(std::initializer_list<const char*> names);
 
+    // Emits signal `member` of this object's interface with `args` on every connection.
+    // A connection that fails to send does not stop the others; a value that cannot be
+    // marshalled throws offshoot::Error (InvalidArgs) after every connection was tried.
+    template <class... A>
+    void emit_signal(const char* member, const A&... args) {
+        auto fill = [&args...]([[maybe_unused]] sd_bus_message* m) { (marshal::append(m, args), ...); };
+        emit_signal_with(member, &call_fill<decltype(fill)>, &fill);
+    }
+
+    // The non-template part of emit_signal: fill(m, ctx) appends the arguments.
+    void emit_signal_with(const char* member, void (*fill)(sd_bus_message* m, void* ctx), void* ctx);
+
 private:
+    template <class F>
+    static void call_fill(sd_bus_message* m, void* ctx) {
+        (*static_cast<F*>(ctx))(m);
+    }
+
     SignalSink* sink_ = nullptr;
 };
 
 }  // namespace offshoot
 
+namespace offshoot::detail {
+// OFFSHOOT_CLASS's body; a template so that only the constructor the class has is used
+// (`if constexpr` discards nothing outside a template).
+template <class Type>
+Object* create_object(const ClassContext& ctx) {
+    if constexpr (std::is_constructible_v<Type, const ClassContext&>) {
+        return new Type(ctx);
+    } else {
+        (void)ctx;
+        return new Type();
+    }
+}
+}  // namespace offshoot::detail
+
 // Exports a class from its plugin. The type needs a constructor taking
-// (const offshoot::ClassContext&) or a default constructor.
+// (const offshoot::ClassContext&) or a default constructor. A throwing constructor's exception
+// leaves through the factory: the worker catches it and fails the start-up with its message.
 #define OFFSHOOT_CLASS(Type)                                                                   \
     extern "C" __attribute__((visibility("default"))) offshoot::Object*                        \
     offshoot_create_object_v1(const offshoot::ClassContext& ctx) {                             \
-        if constexpr (std::is_constructible_v<Type, const offshoot::ClassContext&>)            \
-            return new Type(ctx);                                                              \
-        else {                                                                                 \
-            (void)ctx;                                                                         \
-            return new Type();                                                                 \
-        }                                                                                      \
+        return offshoot::detail::create_object<Type>(ctx);                                     \
     }
 
 namespace offshoot {

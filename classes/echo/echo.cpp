@@ -1,0 +1,17 @@
+// echo.cpp — Echo: returns what it is given; the benchmarks' baseline call.
+#include "org.offshoot1.example.Echo_adaptor.hpp"
+
+#include <offshoot/worker.hpp>
+
+namespace {
+
+// Not named Echo: a member function cannot share its class's name.
+class EchoObject final : public org::offshoot1::example::Echo_adaptor {
+public:
+    int64_t Ping(const int64_t& v) override { return v; }
+    std::vector<uint8_t> Echo(const std::vector<uint8_t>& data) override { return data; }
+};
+
+}  // namespace
+
+OFFSHOOT_CLASS(EchoObject)

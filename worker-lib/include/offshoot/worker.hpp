@@ -1,0 +1,9 @@
+// offshoot/worker.hpp — everything a class author includes: offshoot::Object and
+// OFFSHOOT_CLASS, offshoot::Error, offshoot::Variant and the typed marshalling the
+// generated adaptors use.
+#pragma once
+
+#include <offshoot/error.hpp>
+#include <offshoot/marshal.hpp>
+#include <offshoot/object.hpp>
+#include <offshoot/variant.hpp>
