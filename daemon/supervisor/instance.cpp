@@ -271,7 +271,13 @@ int Instance::on_stop_timeout(sd_event_source*, uint64_t, void* userdata) {
     return 0;
 }
 
-int Instance::on_child(sd_event_source*, const siginfo_t* si, void* userdata) {
+int Instance::on_child(sd_event_source* s, const siginfo_t* si, void* userdata) {
+    // sd-event reaps the child only after this callback returns; reap it now, so that when a
+    // Stop/Wait reply arrives the process is really gone (no zombie in /proc). sd-event's own
+    // waitid then finds nothing, which it handles.
+    siginfo_t reaped{};
+    int pidfd = sd_event_source_get_child_pidfd(s);
+    if (pidfd >= 0) (void)::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &reaped, WEXITED | WNOHANG);
     static_cast<Instance*>(userdata)->process_exited(*si);
     return 0;
 }

@@ -1,0 +1,146 @@
+// offshoot-worker — serves one class instance on a private peer-to-peer D-Bus socket.
+//
+// Started by offshootd with the credentials already applied (see
+// offshoot/common/protocol.hpp for the fds, argv and readiness messages). Start-up is one
+// straight sequence of named steps; the first that fails is reported on the readiness
+// channel as ERROR=<step> and the process exits 1:
+//   arguments → listen-fds → event-loop → load-plugin → create-object → register → listen
+//   → start → READY=1
+// Then one sd-event loop serves every accepted peer until SIGTERM/SIGINT, which calls the
+// object's stop(), flushes and closes the connections and exits 0.
+#include "options.hpp"
+#include "plugin.hpp"
+#include "readiness.hpp"
+#include "server.hpp"
+
+#include "offshoot/common/log.hpp"
+#include "offshoot/common/protocol.hpp"
+
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace offshoot::worker {
+namespace {
+
+// How long SIGTERM may wait for peers to read what is queued for them.
+constexpr uint64_t shutdown_flush_usec = 1'000'000;
+
+struct Stopping {
+    Object* object;
+    Server* server;
+    const char* class_name;
+};
+
+int on_termination_signal(sd_event_source* s, const signalfd_siginfo* si, void* userdata) {
+    auto* st = static_cast<Stopping*>(userdata);
+    log::debug("{} received, stopping {}", sigabbrev_np(static_cast<int>(si->ssi_signo)),
+              st->class_name);
+    // A second signal while stop() runs must not run it again.
+    sd_event_source_set_enabled(s, SD_EVENT_OFF);
+    try {
+        st->object->stop();
+    } catch (...) {
+        log::error("{}.stop() threw: {}", st->class_name, describe_current_exception());
+    }
+    st->server->close_all(shutdown_flush_usec);
+    return sd_event_exit(sd_event_source_get_event(s), EXIT_SUCCESS);
+}
+
+Fd take_listening_socket() {
+    // unset_environment=1: class code and its children must not see LISTEN_*.
+    int n = sd_listen_fds(1);
+    if (n < 0) throw StartupError("listen-fds", -n, "sd_listen_fds failed");
+    if (n != 1)
+        throw StartupError("listen-fds", EBADF,
+                           "expected exactly one socket (LISTEN_FDS=1 and LISTEN_PID=<our pid>), got " +
+                               std::to_string(n));
+    Fd fd(SD_LISTEN_FDS_START);
+    int r = sd_is_socket_unix(fd.get(), SOCK_STREAM, /* listening= */ 1, nullptr, 0);
+    if (r < 0) throw StartupError("listen-fds", -r, "fd 3 cannot be inspected");
+    if (r == 0)
+        throw StartupError("listen-fds", ENOTSOCK,
+                           "fd 3 is not a listening AF_UNIX SOCK_STREAM socket");
+    return fd;
+}
+
+int run(int argc, char** argv) {
+    log::set_identifier("offshoot-worker");
+    if (const char* l = ::getenv("OFFSHOOT_LOG_LEVEL")) {
+        log::Level level;
+        if (log::parse_level(l, level)) log::set_level(level);
+    }
+    Readiness readiness = Readiness::from_environment();
+
+    try {
+        Options options;
+        std::string error;
+        if (!parse_options(argc, argv, options, error))
+            throw StartupError("arguments", EINVAL, error);
+
+        Fd listener = take_listening_socket();
+
+        // Blocked before any class code runs, so threads a class starts inherit the mask and
+        // the signals reach our signalfd instead of killing the process mid-call.
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &mask, nullptr) < 0)
+            throw StartupError("event-loop", errno, "sigprocmask");
+        sd_event* raw_event = nullptr;
+        int r = sd_event_new(&raw_event);
+        if (r < 0) throw StartupError("event-loop", -r, "sd_event_new");
+        EventPtr event(raw_event);
+
+        // Declared before the object: the object's code lives in the plugin, so the plugin
+        // must be unloaded after the object is deleted.
+        Plugin plugin(options.plugin_path);
+        ClassContext context{options.class_name, options.arguments, options.instance_id};
+        std::unique_ptr<Object> object = plugin.create(context);
+        Server::verify_object(*object);
+
+        Server server(event.get(), std::move(listener), options.owner_uid, *object);
+        object->set_signal_sink(&server);
+
+        Stopping stopping{object.get(), &server, options.class_name.c_str()};
+        for (int sig : {SIGTERM, SIGINT}) {
+            r = sd_event_add_signal(event.get(), nullptr, sig, on_termination_signal, &stopping);
+            if (r < 0) throw StartupError("event-loop", -r, "sd_event_add_signal");
+        }
+        server.listen();  // nothing is accepted before the loop runs, i.e. after READY=1
+
+        // Last, so that a started object is never abandoned by a later start-up failure.
+        try {
+            object->start();
+        } catch (...) {
+            throw StartupError("start", 0, describe_current_exception());
+        }
+
+        readiness.ready();
+        log::debug("serving {} ({}) instance {} for uid {}, stop mode {}", options.class_name,
+                  object->interface_name(), options.instance_id, options.owner_uid,
+                  to_string(options.stop_mode));
+
+        r = sd_event_loop(event.get());
+        if (r < 0) log::error("event loop failed: {}", std::strerror(-r));
+        // Whatever ended the loop, no connection outlives the object.
+        server.close_all(shutdown_flush_usec);
+        object->set_signal_sink(nullptr);
+        return r < 0 ? EXIT_FAILURE : r;
+    } catch (const StartupError& e) {
+        readiness.fail(e.step, e.errno_value, e.what());
+        return EXIT_FAILURE;
+    } catch (...) {
+        readiness.fail("internal", 0, describe_current_exception());
+        return EXIT_FAILURE;
+    }
+}
+
+}  // namespace
+}  // namespace offshoot::worker
+
+int main(int argc, char** argv) { return offshoot::worker::run(argc, argv); }

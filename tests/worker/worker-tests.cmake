@@ -1,0 +1,38 @@
+# worker-tests.cmake — offshoot-worker's tests; included from tests/CMakeLists.txt.
+#   worker-options-tests   unit tests of the argv parser (link the worker's internals)
+#   worker-tests           the real binary, launched as offshootd would, driven by real
+#                          clients: busctl, gdbus, dbus-send and an sdbus-c++ proxy
+include_guard(GLOBAL)
+if(NOT TARGET GTest::gtest_main)
+  find_package(GTest REQUIRED)
+endif()
+include(GoogleTest)
+
+set(_worker_tests_dir ${CMAKE_CURRENT_LIST_DIR})
+
+# A hand-written class plugin (no generated adaptor) the tests load into the worker.
+add_library(offshoot-test-probe MODULE ${_worker_tests_dir}/probe_plugin.cpp)
+target_compile_options(offshoot-test-probe PRIVATE ${OFFSHOOT_WARNINGS})
+target_include_directories(offshoot-test-probe PRIVATE ${PROJECT_SOURCE_DIR}/worker-lib/include)
+target_link_libraries(offshoot-test-probe PRIVATE PkgConfig::SYSTEMD)
+set_target_properties(offshoot-test-probe PROPERTIES
+  PREFIX "" OUTPUT_NAME "worker-test-probe"
+  LIBRARY_OUTPUT_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}/worker-plugins")
+
+add_executable(worker-options-tests ${_worker_tests_dir}/options_test.cpp)
+target_compile_options(worker-options-tests PRIVATE ${OFFSHOOT_WARNINGS})
+target_link_libraries(worker-options-tests PRIVATE offshoot-worker-core GTest::gtest_main)
+gtest_discover_tests(worker-options-tests DISCOVERY_TIMEOUT 30)
+
+add_executable(worker-tests
+  ${_worker_tests_dir}/worker_launcher.cpp
+  ${_worker_tests_dir}/worker_test.cpp)
+target_compile_options(worker-tests PRIVATE ${OFFSHOOT_WARNINGS})
+target_link_libraries(worker-tests PRIVATE SDBusCpp::sdbus-c++ GTest::gtest_main fmt::fmt)
+target_compile_definitions(worker-tests PRIVATE
+  OFFSHOOT_WORKER_PATH="$<TARGET_FILE:offshoot-worker>"
+  PROBE_PLUGIN_PATH="$<TARGET_FILE:offshoot-test-probe>")
+add_dependencies(worker-tests offshoot-worker offshoot-test-probe)
+gtest_discover_tests(worker-tests DISCOVERY_TIMEOUT 30 PROPERTIES TIMEOUT 60 LABELS worker)
+
+unset(_worker_tests_dir)
