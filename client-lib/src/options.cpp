@@ -1,0 +1,38 @@
+// options.cpp — SpawnOptions → SpawnWithOptions' a{sv} (keys and types of DESIGN.md).
+#include "offshoot/client/options.hpp"
+
+namespace offshoot {
+
+const char* to_string(StopMode mode) noexcept {
+    switch (mode) {
+    case StopMode::terminate:
+        return "terminate";
+    case StopMode::wait:
+        return "wait";
+    }
+    return "terminate";
+}
+
+std::map<std::string, sdbus::Variant> to_dbus(const SpawnOptions& options) {
+    std::map<std::string, sdbus::Variant> out;
+    // Only what the caller set: the daemon applies its own defaults (and the class's) to the rest.
+    auto put = [&out](const char* key, const auto& value) {
+        if (value)
+            out.emplace(key, sdbus::Variant(*value));
+    };
+    put("uid", options.uid);
+    put("gid", options.gid);
+    put("groups", options.groups);
+    put("cwd", options.cwd);
+    put("environment", options.environment);
+    put("umask", options.umask);
+    put("arguments", options.arguments);
+    put("start", options.start);
+    if (options.stop_mode)
+        out.emplace("stop-mode", sdbus::Variant(std::string(to_string(*options.stop_mode))));
+    put("stop-timeout-usec", options.stop_timeout_usec);
+    out.emplace("tie-to-caller", sdbus::Variant(options.tie_to_caller));
+    return out;
+}
+
+}  // namespace offshoot
