@@ -53,6 +53,44 @@ int method_list_classes(sd_bus_message* m, void* userdata, sd_bus_error* error) 
     });
 }
 
+int append_strings(sd_bus_message* m, const char* key, const std::vector<std::string>& v) {
+    int r = sd_bus_message_open_container(m, 'e', "sv");
+    if (r >= 0) r = sd_bus_message_append(m, "s", key);
+    if (r >= 0) r = sd_bus_message_open_container(m, 'v', "as");
+    if (r >= 0) r = sd_bus_message_open_container(m, 'a', "s");
+    for (auto& s : v)
+        if (r >= 0) r = sd_bus_message_append(m, "s", s.c_str());
+    if (r >= 0) r = sd_bus_message_close_container(m);
+    if (r >= 0) r = sd_bus_message_close_container(m);
+    if (r >= 0) r = sd_bus_message_close_container(m);
+    return r;
+}
+
+int method_describe_classes(sd_bus_message* m, void* userdata, sd_bus_error* error) {
+    return guarded(error, [&] {
+        sd_bus_message* reply = nullptr;
+        int r = sd_bus_message_new_method_return(m, &reply);
+        MessagePtr owned{reply};
+        if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "(ssa{sv})");
+        for (auto& [name, c] : self(userdata).classes()) {
+            if (r >= 0) r = sd_bus_message_open_container(reply, 'r', "ssa{sv}");
+            if (r >= 0) r = sd_bus_message_append(reply, "ss", name.c_str(), c.interface.c_str());
+            if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "{sv}");
+            if (r >= 0) r = append_strings(reply, "allowed-users", c.allowed_users);
+            if (r >= 0) r = append_strings(reply, "allowed-callers", c.allowed_callers);
+            if (r >= 0) r = sd_bus_message_append(reply, "{sv}", "allow-any-group", "b", static_cast<int>(c.allow_any_group));
+            if (r >= 0) r = sd_bus_message_append(reply, "{sv}", "working-directory", "s", c.working_directory.c_str());
+            if (r >= 0 && c.umask) r = sd_bus_message_append(reply, "{sv}", "umask", "u", static_cast<uint32_t>(*c.umask));
+            if (r >= 0) r = sd_bus_message_append(reply, "{sv}", "source", "s", c.source.c_str());
+            if (r >= 0) r = sd_bus_message_close_container(reply);
+            if (r >= 0) r = sd_bus_message_close_container(reply);
+        }
+        if (r >= 0) r = sd_bus_message_close_container(reply);
+        if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
+        return r;
+    });
+}
+
 int method_list_instances(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     return guarded(error, [&] {
         sd_bus_message* reply = nullptr;
@@ -96,6 +134,8 @@ constexpr sd_bus_vtable vtable[] = {
                              method_spawn_with_options, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("ListClasses", "", , "a(ss)", SD_BUS_PARAM(classes), method_list_classes,
                              SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("DescribeClasses", "", , "a(ssa{sv})", SD_BUS_PARAM(classes),
+                             method_describe_classes, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("ListInstances", "", , "a(ossuus)", SD_BUS_PARAM(instances),
                              method_list_instances, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),

@@ -192,5 +192,31 @@ TEST_F(TheClassList, NamesTheInterfaceOfEveryClassAndEachConfiguredClassMatchesI
     }
 }
 
+class TheSupervisorsIntrospection : public DaemonTest {
+protected:
+    void expect_matches(const std::string& path, const std::string& interface) {
+        SCOPED_TRACE(path + " " + interface);
+        const auto declared = parse_introspection(read_text(xml_interfaces_dir() / (interface + ".xml")));
+        ASSERT_EQ(declared.count(interface), 1u);
+        const std::string xml = bus().introspect("org.offshoot1", path.c_str());
+        const auto served = parse_introspection(xml);
+        ASSERT_EQ(served.count(interface), 1u) << xml;
+        EXPECT_EQ(render(served.at(interface)), render(declared.at(interface))) << "runtime XML:\n" << xml;
+    }
+};
+
+TEST_F(TheSupervisorsIntrospection, MatchesTheSupervisorXml) {
+    expect_matches("/org/offshoot1", "org.offshoot1.Supervisor");
+    // The supervisor object is also the ObjectManager of the instance handles.
+    const auto served = parse_introspection(bus().introspect("org.offshoot1", "/org/offshoot1"));
+    EXPECT_EQ(served.count("org.freedesktop.DBus.ObjectManager"), 1u);
+}
+
+TEST_F(TheSupervisorsIntrospection, MatchesTheInstanceXmlOnAHandle) {
+    SpawnReply r = spawn(bus(), "Counter", kNobody);
+    ASSERT_TRUE(r.ok()) << r.describe();
+    expect_matches(r.path, "org.offshoot1.Instance");
+}
+
 }  // namespace
 }  // namespace offshoot::test

@@ -65,7 +65,7 @@ TestDaemon::TestDaemon(const TestBus& bus, TestDaemonOptions options)
       address_(bus.address()),
       stop_timeout_(options.stop_timeout) {
     make_dir(runtime_dir_, 0755);
-    const auto binary = offshootd_path();
+    const auto binary = options.offshootd ? *options.offshootd : offshootd_path();
     if (!std::filesystem::exists(binary))
         throw std::runtime_error("offshootd is not built: " + binary.string());
 

@@ -17,6 +17,8 @@ namespace offshoot::test {
 
 struct TestDaemonOptions {
     std::optional<std::filesystem::path> config_dir;
+    // Another offshootd than the build tree's (e.g. one installed into a staging prefix).
+    std::optional<std::filesystem::path> offshootd;
     std::vector<std::string> extra_args;
     Clock::duration ready_timeout = 10s;
     Clock::duration stop_timeout = 10s;
