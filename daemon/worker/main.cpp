@@ -5,9 +5,12 @@
 // straight sequence of named steps; the first that fails is reported on the readiness
 // channel as ERROR=<step> and the process exits 1:
 //   arguments → listen-fds → event-loop → load-plugin → create-object → register → listen
-//   → start → READY=1
-// Then one sd-event loop serves every accepted peer until SIGTERM/SIGINT, which calls the
-// object's stop(), flushes and closes the connections and exits 0.
+//   → start → begin (loops) → READY=1 → run (tasks: run()'s thread; loops: first iteration)
+// Then one sd-event loop serves every accepted peer until the work ends (a task's run()
+// returned, a loop said stop) or a stop request (SIGTERM, SIGINT) ends it as the stop mode
+// says (lifecycle.hpp); the connections are flushed and closed and the process exits with
+// the code the lifecycle decided.
+#include "lifecycle.hpp"
 #include "options.hpp"
 #include "plugin.hpp"
 #include "readiness.hpp"
@@ -26,29 +29,8 @@
 namespace offshoot::worker {
 namespace {
 
-// How long SIGTERM may wait for peers to read what is queued for them.
+// How long the exit may wait for peers to read what is queued for them.
 constexpr uint64_t shutdown_flush_usec = 1'000'000;
-
-struct Stopping {
-    Object* object;
-    Server* server;
-    const char* class_name;
-};
-
-int on_termination_signal(sd_event_source* s, const signalfd_siginfo* si, void* userdata) {
-    auto* st = static_cast<Stopping*>(userdata);
-    log::debug("{} received, stopping {}", sigabbrev_np(static_cast<int>(si->ssi_signo)),
-              st->class_name);
-    // A second signal while stop() runs must not run it again.
-    sd_event_source_set_enabled(s, SD_EVENT_OFF);
-    try {
-        st->object->stop();
-    } catch (...) {
-        log::error("{}.stop() threw: {}", st->class_name, describe_current_exception());
-    }
-    st->server->close_all(shutdown_flush_usec);
-    return sd_event_exit(sd_event_source_get_event(s), EXIT_SUCCESS);
-}
 
 Fd take_listening_socket() {
     // unset_environment=1: class code and its children must not see LISTEN_*.
@@ -106,11 +88,10 @@ int run(int argc, char** argv) {
         Server server(event.get(), std::move(listener), options.owner_uid, *object);
         object->set_signal_sink(&server);
 
-        Stopping stopping{object.get(), &server, options.class_name.c_str()};
-        for (int sig : {SIGTERM, SIGINT}) {
-            r = sd_event_add_signal(event.get(), nullptr, sig, on_termination_signal, &stopping);
-            if (r < 0) throw StartupError("event-loop", -r, "sd_event_add_signal");
-        }
+        // After the server: it is destroyed first, so a task's run() has returned before the
+        // connections and the object go.
+        Lifecycle lifecycle(event.get(), *object, options.stop_mode, options.class_name);
+        lifecycle.watch_signals();
         server.listen();  // nothing is accepted before the loop runs, i.e. after READY=1
 
         // Last, so that a started object is never abandoned by a later start-up failure.
@@ -119,14 +100,17 @@ int run(int argc, char** argv) {
         } catch (...) {
             throw StartupError("start", 0, describe_current_exception());
         }
+        lifecycle.before_ready();
 
         readiness.ready();
-        log::debug("serving {} ({}) instance {} for uid {}, stop mode {}", options.class_name,
-                  object->interface_name(), options.instance_id, options.owner_uid,
-                  to_string(options.stop_mode));
+        log::debug("serving {} {} ({}) instance {} for uid {}, stop mode {}", lifecycle.shape_name(),
+                  options.class_name, object->interface_name(), options.instance_id,
+                  options.owner_uid, to_string(options.stop_mode));
+        lifecycle.after_ready();
 
         r = sd_event_loop(event.get());
         if (r < 0) log::error("event loop failed: {}", std::strerror(-r));
+        lifecycle.finish();
         // Whatever ended the loop, no connection outlives the object.
         server.close_all(shutdown_flush_usec);
         object->set_signal_sink(nullptr);

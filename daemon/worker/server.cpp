@@ -153,6 +153,7 @@ int Server::add_connection(Fd fd, const ucred& peer) {
                                  object_.vtable(), &object_);
     if (r < 0) return r;
     if ((r = add_bus_driver(bus, c.get())) < 0) return r;
+    if ((r = sd_bus_add_filter(bus, nullptr, on_incoming, c.get())) < 0) return r;
     // sd-bus reports a closed connection (EOF, I/O error, failed authentication, protocol
     // error) as this local signal; sd_bus_match_signal installs no AddMatch in server mode.
     r = sd_bus_match_signal(bus, nullptr, nullptr, "/org/freedesktop/DBus/Local",
@@ -193,6 +194,11 @@ int Server::on_authenticating(sd_event_source*, void* userdata) {
     return 0;
 }
 
+int Server::on_incoming(sd_bus_message*, void* userdata, sd_bus_error*) {
+    static_cast<Connection*>(userdata)->heard_from = true;
+    return 0;  // on to the object or the bus driver
+}
+
 int Server::on_disconnected(sd_bus_message*, void* userdata, sd_bus_error*) {
     auto* c = static_cast<Connection*>(userdata);
     Server* self = c->server;
@@ -227,10 +233,14 @@ size_t Server::open_connections() const noexcept {
 }
 
 void Server::for_each_bus(void (*fn)(sd_bus*, void*), void* userdata) {
+    if (std::this_thread::get_id() != loop_thread_)
+        throw Error(error_name::failed,
+                    "signals can only be emitted on the worker's loop thread, not from a task's "
+                    "run() (see offshoot/shapes.hpp)");
     // By index: fn only queues messages, but be safe against a vector that grows meanwhile.
     for (size_t i = 0; i < connections_.size(); ++i) {
         Connection& c = *connections_[i];
-        if (!c.closed && sd_bus_is_open(c.bus.get()) > 0) fn(c.bus.get(), userdata);
+        if (!c.closed && c.heard_from && sd_bus_is_open(c.bus.get()) > 0) fn(c.bus.get(), userdata);
     }
 }
 

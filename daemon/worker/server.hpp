@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace offshoot::worker {
@@ -42,6 +43,10 @@ struct Connection {
     // Until the SASL exchange is over: see Server::on_authenticating.
     EventSourcePtr auth_watch;
     bool said_hello = false;
+    // The peer has sent its first message (Hello, for bus clients). Signals wait for it: a
+    // bus client that receives anything before its Hello reply drops the connection (sd-bus
+    // answers that with EIO), and a loop may emit while a client is still connecting.
+    bool heard_from = false;
     bool closed = false;  // disconnected; freed by the server's reaper
 };
 
@@ -64,7 +69,9 @@ public:
     // in total, so a peer that does not read cannot hold the exit up), closes everything.
     void close_all(uint64_t flush_timeout_usec);
 
-    // SignalSink: every open connection.
+    // SignalSink: every open connection whose peer has sent its first message. Only on the
+    // loop thread (sd-bus connections are not thread-safe): from another thread — a task's
+    // run() — it throws offshoot::Error instead of corrupting a connection.
     void for_each_bus(void (*fn)(sd_bus* bus, void* userdata), void* userdata) override;
 
     // For the org.freedesktop.DBus facade.
@@ -80,6 +87,7 @@ private:
     static int on_resume_accepting(sd_event_source* s, uint64_t usec, void* userdata);
     static int on_authenticating(sd_event_source* s, void* userdata);
     static int on_disconnected(sd_bus_message* m, void* userdata, sd_bus_error* error);
+    static int on_incoming(sd_bus_message* m, void* userdata, sd_bus_error* error);
     static int on_reap(sd_event_source* s, void* userdata);
 
     void accept_pending();
@@ -87,6 +95,7 @@ private:
     int add_connection(Fd fd, const ucred& peer);
 
     sd_event* event_;
+    std::thread::id loop_thread_ = std::this_thread::get_id();
     Fd listener_;
     uid_t owner_uid_;
     Object& object_;

@@ -2,7 +2,7 @@
 #   offshoot-client-unit-tests   no daemon at all: option encoding, empty handles
 #   offshoot-client-tests        against a private dbus-daemon (and the build tree's offshootd
 #                                where a test needs one): RAII, on_exit, bridges, errors,
-#                                surviving a peer that dies
+#                                surviving a peer that dies; tasks, loops and stop modes
 set(_client_tests_dir "${CMAKE_CURRENT_LIST_DIR}")
 
 add_executable(offshoot-client-unit-tests
@@ -16,15 +16,16 @@ gtest_discover_tests(offshoot-client-unit-tests
 
 add_executable(offshoot-client-tests
   ${_client_tests_dir}/connected_test.cpp
+  ${_client_tests_dir}/lifecycle_test.cpp
   ${_client_tests_dir}/supervisor_test.cpp)
 target_compile_options(offshoot-client-tests PRIVATE ${OFFSHOOT_WARNINGS})
 target_link_libraries(offshoot-client-tests PRIVATE
   offshoot-client offshoot-test-harness GTest::gmock GTest::gtest_main)
-foreach(_xml Counter Identity Faulty)
+foreach(_xml Counter Identity Faulty Sleeper Ticker)
   offshoot_add_proxy(offshoot-client-tests ${OFFSHOOT_XML_DIR}/org.offshoot1.example.${_xml}.xml)
 endforeach()
 # Building the tests builds what they run (offshootd finds its worker and plugins by itself).
-foreach(_dep offshootd offshoot-worker counter identity faulty)
+foreach(_dep offshootd offshoot-worker counter identity faulty sleeper ticker)
   if(TARGET ${_dep})
     add_dependencies(offshoot-client-tests ${_dep})
   endif()

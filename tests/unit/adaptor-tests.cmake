@@ -33,3 +33,13 @@ target_compile_definitions(test-adaptorgen-cli PRIVATE OFFSHOOT_ADAPTORGEN="$<TA
 target_link_libraries(test-adaptorgen-cli PRIVATE GTest::gtest_main)
 add_dependencies(test-adaptorgen-cli offshoot-adaptorgen)
 gtest_discover_tests(test-adaptorgen-cli DISCOVERY_TIMEOUT 30 PROPERTIES TIMEOUT 60 LABELS unit)
+
+# The shapes of work (offshoot::Task, offshoot::Loop) and how OFFSHOOT_CLASS records them,
+# also in the example plugins.
+add_executable(test-shapes "${_offshoot_unit_dir}/test-shapes.cpp")
+target_compile_options(test-shapes PRIVATE ${OFFSHOOT_WARNINGS})
+target_compile_definitions(test-shapes PRIVATE
+  OFFSHOOT_TEST_PLUGIN_DIR="${CMAKE_BINARY_DIR}/${OFFSHOOT_PLUGIN_SUBDIR}")
+target_link_libraries(test-shapes PRIVATE offshoot-worker-lib GTest::gtest_main Threads::Threads ${CMAKE_DL_LIBS})
+add_dependencies(test-shapes counter identity echo faulty sleeper ticker)
+gtest_discover_tests(test-shapes DISCOVERY_TIMEOUT 30 PROPERTIES TIMEOUT 60 LABELS unit)

@@ -12,6 +12,7 @@
 //   create-throws=MSG   the constructor throws offshoot::Error with MSG
 //   start-throws=MSG    start() throws offshoot::Error with MSG
 //   stop-file=PATH      stop() writes "stopped\n" to PATH
+//   stop-hangs=yes      stop() never returns (to test the supervisor's stop timeout)
 //   interface=NAME      serve under NAME instead (to test invalid names)
 #include "offshoot/object.hpp"
 
@@ -39,6 +40,7 @@ public:
             throw offshoot::Error("org.offshoot1.test.Error.Create", msg);
         start_throws_ = argument(ctx, "start-throws");
         stop_file_ = argument(ctx, "stop-file");
+        stop_hangs_ = argument(ctx, "stop-hangs") == "yes";
         if (auto name = argument(ctx, "interface"); !name.empty()) interface_ = name;
     }
 
@@ -47,6 +49,8 @@ public:
     }
 
     void stop() override {
+        // SIGTERM and SIGINT are blocked in the worker: only SIGKILL ends this.
+        while (stop_hangs_) ::pause();
         if (stop_file_.empty()) return;
         int fd = ::open(stop_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) return;
@@ -125,6 +129,7 @@ private:
     offshoot::ClassContext ctx_;
     std::string start_throws_, stop_file_;
     std::string interface_ = interface;
+    bool stop_hangs_ = false;
     uint32_t calls_ = 0;
 };
 

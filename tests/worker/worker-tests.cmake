@@ -1,7 +1,8 @@
 # worker-tests.cmake — offshoot-worker's tests; included from tests/CMakeLists.txt.
 #   worker-options-tests   unit tests of the argv parser (link the worker's internals)
 #   worker-tests           the real binary, launched as offshootd would, driven by real
-#                          clients: busctl, gdbus, dbus-send and an sdbus-c++ proxy
+#                          clients: busctl, gdbus, dbus-send and an sdbus-c++ proxy; with
+#                          the example task (Sleeper) and loop (Ticker) for the shapes
 include_guard(GLOBAL)
 if(NOT TARGET GTest::gtest_main)
   find_package(GTest REQUIRED)
@@ -26,13 +27,17 @@ gtest_discover_tests(worker-options-tests DISCOVERY_TIMEOUT 30)
 
 add_executable(worker-tests
   ${_worker_tests_dir}/worker_launcher.cpp
-  ${_worker_tests_dir}/worker_test.cpp)
+  ${_worker_tests_dir}/worker_test.cpp
+  ${_worker_tests_dir}/shapes_test.cpp)
 target_compile_options(worker-tests PRIVATE ${OFFSHOOT_WARNINGS})
 target_link_libraries(worker-tests PRIVATE SDBusCpp::sdbus-c++ GTest::gtest_main fmt::fmt)
 target_compile_definitions(worker-tests PRIVATE
   OFFSHOOT_WORKER_PATH="$<TARGET_FILE:offshoot-worker>"
-  PROBE_PLUGIN_PATH="$<TARGET_FILE:offshoot-test-probe>")
-add_dependencies(worker-tests offshoot-worker offshoot-test-probe)
+  PROBE_PLUGIN_PATH="$<TARGET_FILE:offshoot-test-probe>"
+  SLEEPER_PLUGIN_PATH="$<TARGET_FILE:sleeper>"
+  TICKER_PLUGIN_PATH="$<TARGET_FILE:ticker>")
+target_link_libraries(worker-tests PRIVATE GTest::gmock)
+add_dependencies(worker-tests offshoot-worker offshoot-test-probe sleeper ticker)
 gtest_discover_tests(worker-tests DISCOVERY_TIMEOUT 30 PROPERTIES TIMEOUT 60 LABELS worker)
 
 unset(_worker_tests_dir)

@@ -156,6 +156,7 @@ Worker::Worker(WorkerConfig config) {
     std::vector<char*> argv = c_strings(args), envp = c_strings(env);
     char* listen_pid = config.pass_listen_fds ? envp[2] : nullptr;
     const bool wrong_pid = config.wrong_listen_pid;
+    const char* cwd = config.cwd.empty() ? nullptr : config.cwd.c_str();
 
     pid_t pid = ::fork();
     if (pid < 0) {
@@ -172,6 +173,7 @@ Worker::Worker(WorkerConfig config) {
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         if (listen_pid) format_pid(listen_pid, "LISTEN_PID=", wrong_pid ? 1 : ::getpid());
+        if (cwd && ::chdir(cwd) < 0) ::_exit(125);
         ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     }

@@ -60,6 +60,7 @@ struct WorkerConfig {
     bool pass_listen_fds = true;            // false: no LISTEN_* at all
     bool wrong_listen_pid = false;          // LISTEN_PID of another process
     std::vector<std::string> extra_options; // inserted before "--"
+    std::string cwd;                        // empty: the test's own
 };
 
 class Worker {

@@ -6,11 +6,14 @@
 // getters, and is exported from its plugin with OFFSHOOT_CLASS(Type).
 //
 // The worker registers the object at offshoot::object_path on every peer connection it
-// accepts; signals emitted by the object go to every connected peer.
+// accepts; signals emitted by the object go to every connected peer (once it has sent its
+// first message: Hello, for bus clients). Methods, property getters and signals run on the
+// worker's one loop thread; a task's run() runs on a thread of its own (offshoot/shapes.hpp).
 #pragma once
 
 #include <offshoot/error.hpp>
 #include <offshoot/marshal.hpp>
+#include <offshoot/shapes.hpp>
 
 #include <systemd/sd-bus.h>
 
@@ -45,6 +48,12 @@ public:
     virtual void for_each_bus(void (*fn)(sd_bus* bus, void* userdata), void* userdata) = 0;
 };
 
+class Object;
+namespace detail {
+template <class Type>
+Object* create_object(const ClassContext& ctx);
+}  // namespace detail
+
 class Object {
 public:
     Object() = default;
@@ -60,6 +69,11 @@ public:
     // Filled in by the generated adaptor.
     virtual const char* interface_name() const noexcept = 0;
     virtual const sd_bus_vtable* vtable() const noexcept = 0;
+
+    // The shape of work the class takes (offshoot/shapes.hpp), recorded by OFFSHOOT_CLASS:
+    // at most one of them is non-null; neither means a plain object, served until stopped.
+    Task* task() const noexcept { return task_; }
+    Loop* loop_shape() const noexcept { return loop_; }
 
     // Set by the worker before start(); nullptr means signals go nowhere.
     void set_signal_sink(SignalSink* sink) noexcept { sink_ = sink; }
@@ -94,7 +108,12 @@ private:
         (*static_cast<F*>(ctx))(m);
     }
 
+    template <class Type>
+    friend Object* detail::create_object(const ClassContext& ctx);
+
     SignalSink* sink_ = nullptr;
+    Task* task_ = nullptr;
+    Loop* loop_ = nullptr;
 };
 
 }  // namespace offshoot
@@ -104,12 +123,21 @@ namespace offshoot::detail {
 // (`if constexpr` discards nothing outside a template).
 template <class Type>
 Object* create_object(const ClassContext& ctx) {
+    static_assert(std::is_base_of_v<Object, Type>, "a class derives from its generated adaptor");
+    static_assert(!(std::is_base_of_v<Task, Type> && std::is_base_of_v<Loop, Type>),
+                  "a class is a task or a loop, not both");
+    Type* object;
     if constexpr (std::is_constructible_v<Type, const ClassContext&>) {
-        return new Type(ctx);
+        object = new Type(ctx);
     } else {
         (void)ctx;
-        return new Type();
+        object = new Type();
     }
+    // Recorded here, where the type is known, so the worker needs no RTTI across the plugin
+    // boundary (plugins are built with hidden visibility).
+    if constexpr (std::is_base_of_v<Task, Type>) object->task_ = static_cast<Task*>(object);
+    if constexpr (std::is_base_of_v<Loop, Type>) object->loop_ = static_cast<Loop*>(object);
+    return object;
 }
 }  // namespace offshoot::detail
 

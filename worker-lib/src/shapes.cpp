@@ -1,0 +1,37 @@
+// shapes.cpp — offshoot::Task's stop request (see offshoot/shapes.hpp). Out of line so the
+// mutex and condition variable stay out of class authors' object layout.
+#include <offshoot/shapes.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+namespace offshoot {
+
+struct Task::StopState {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::atomic<bool> requested{false};
+};
+
+Task::Task() : stop_(std::make_unique<StopState>()) {}
+
+Task::~Task() = default;
+
+void Task::request_stop() {
+    {
+        std::lock_guard lock(stop_->mutex);
+        if (stop_->requested.exchange(true)) return;
+    }
+    stop_->changed.notify_all();
+    on_stop_requested();
+}
+
+bool Task::stop_requested() const noexcept { return stop_->requested.load(); }
+
+bool Task::wait_for_stop(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(stop_->mutex);
+    return stop_->changed.wait_until(lock, deadline, [this] { return stop_->requested.load(); });
+}
+
+}  // namespace offshoot
