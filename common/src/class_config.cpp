@@ -1,7 +1,10 @@
 // class_config.cpp — reads class configuration files with inih.
 #include "offshoot/common/class_config.hpp"
 
+#include "offshoot/common/syscall_sets.hpp"
+
 #include <ini.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cctype>
@@ -44,6 +47,16 @@ struct ParseState {
     ClassConfig cfg;
     std::string error;
     bool has_name = false, has_plugin = false, has_interface = false;
+};
+
+struct LimitKey {
+    const char* key;
+    int resource;
+};
+constexpr LimitKey limit_keys[] = {
+    {"LimitNOFILE", RLIMIT_NOFILE}, {"LimitNPROC", RLIMIT_NPROC}, {"LimitAS", RLIMIT_AS},
+    {"LimitCORE", RLIMIT_CORE},     {"LimitCPU", RLIMIT_CPU},     {"LimitFSIZE", RLIMIT_FSIZE},
+    {"LimitDATA", RLIMIT_DATA},     {"LimitSTACK", RLIMIT_STACK}, {"LimitMEMLOCK", RLIMIT_MEMLOCK},
 };
 
 bool parse_bool(std::string_view v, bool& out) {
@@ -104,8 +117,26 @@ int on_entry(void* user, const char* section, const char* key, const char* value
                 if (eq == 0 || eq == std::string::npos) return fail("Environment= entries must be KEY=VALUE");
                 st.cfg.environment.push_back(w);
             }
+        } else if (k == "SystemCallFilter") {
+            auto w = split_words(v);
+            st.cfg.syscall_filter.insert(st.cfg.syscall_filter.end(), w.begin(), w.end());
+            std::string err;
+            if (!resolve_syscall_filter(st.cfg.syscall_filter, err)) return fail("SystemCallFilter=: " + err);
+        } else if (k == "SystemCallErrorNumber") {
+            auto e = parse_errno_name(v);
+            if (!e) return fail("SystemCallErrorNumber= must be an errno name such as EPERM, or a number");
+            st.cfg.syscall_errno = *e;
         } else {
-            return fail("unknown key [Exec] " + std::string(k));
+            const LimitKey* lk = nullptr;
+            for (auto& l : limit_keys)
+                if (k == l.key) lk = &l;
+            if (!lk) return fail("unknown key [Exec] " + std::string(k));
+            ResourceLimit rl;
+            rl.resource = lk->resource;
+            if (!parse_limit_value(v, rl.soft, rl.hard))
+                return fail(std::string(lk->key) + "= must be N, SOFT:HARD or infinity (K/M/G/T suffixes allowed), soft <= hard");
+            std::erase_if(st.cfg.limits, [&](const ResourceLimit& x) { return x.resource == rl.resource; });
+            st.cfg.limits.push_back(rl);
         }
     } else {
         return fail("unknown section [" + std::string(s) + "]");
@@ -114,6 +145,44 @@ int on_entry(void* user, const char* section, const char* key, const char* value
 }
 
 }  // namespace
+
+bool parse_limit_value(std::string_view text, unsigned long long& soft, unsigned long long& hard) {
+    auto one = [](std::string_view t, unsigned long long& out) {
+        if (t == "infinity") {
+            out = RLIM_INFINITY;
+            return true;
+        }
+        unsigned long long mult = 1;
+        if (!t.empty()) {
+            switch (t.back()) {
+            case 'K': mult = 1ull << 10; break;
+            case 'M': mult = 1ull << 20; break;
+            case 'G': mult = 1ull << 30; break;
+            case 'T': mult = 1ull << 40; break;
+            default: break;
+            }
+            if (mult != 1) t.remove_suffix(1);
+        }
+        if (t.empty()) return false;
+        unsigned long long v = 0;
+        for (char c : t) {
+            if (c < '0' || c > '9') return false;
+            if (v > (~0ull - 9) / 10) return false;
+            v = v * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (v > ~0ull / mult) return false;
+        out = v * mult;
+        return true;
+    };
+    auto colon = text.find(':');
+    if (colon == std::string_view::npos) {
+        if (!one(text, soft)) return false;
+        hard = soft;
+        return true;
+    }
+    if (!one(text.substr(0, colon), soft) || !one(text.substr(colon + 1), hard)) return false;
+    return soft <= hard;
+}
 
 std::vector<std::string> split_words(std::string_view text) {
     std::vector<std::string> out;

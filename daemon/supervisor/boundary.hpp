@@ -8,6 +8,7 @@
 #include <systemd/sd-bus.h>
 
 #include <exception>
+#include <string>
 #include <new>
 
 namespace offshoot {
@@ -29,6 +30,41 @@ int guarded(sd_bus_error* ret_error, F&& body) noexcept {
         log::error("unexpected failure in a method handler");
         return sd_bus_error_set(ret_error, error_name::failed, "internal error");
     }
+}
+
+// A refusal is an event an administrator looks for: logged with the caller's uid (read again
+// from the bus stamp; "unknown" when even that fails, which is itself a reason to deny).
+inline void log_denied(sd_bus_message* m, const Error& e) noexcept {
+    try {
+        sd_bus_creds* c = nullptr;
+        uid_t uid = 0;
+        const bool known = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &c) >= 0 &&
+                           sd_bus_creds_get_euid(c, &uid) >= 0;
+        sd_bus_creds_unref(c);
+        const std::string caller_uid = known ? std::to_string(uid) : "unknown";
+        const char* sender = sd_bus_message_get_sender(m);
+        const char* member = sd_bus_message_get_member(m);
+        const char* path = sd_bus_message_get_path(m);
+        log::event(log::Level::notice, log::message_id::deny,
+                   {{"OFFSHOOT_CALLER_UID", caller_uid}, {"OFFSHOOT_CALLER", sender},
+                    {"OFFSHOOT_METHOD", member}, {"OFFSHOOT_OBJECT", path}},
+                   "denied {} on {} to uid {} ({}): {}", member ? member : "?", path ? path : "?",
+                   caller_uid, sender ? sender : "?", e.getMessage());
+    } catch (...) {
+    }
+}
+
+// guarded() for handlers that act on a caller's behalf: AccessDenied is also logged.
+template <class F>
+int guarded(sd_bus_message* m, sd_bus_error* ret_error, F&& body) noexcept {
+    return guarded(ret_error, [&]() -> int {
+        try {
+            return body();
+        } catch (const Error& e) {
+            if (e.getName() == error_name::access_denied) log_denied(m, e);
+            throw;
+        }
+    });
 }
 
 inline void check_read(int r, const char* what) {

@@ -6,13 +6,51 @@
 #include "offshoot/common/log.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 
 namespace offshoot {
+namespace {
+
+constexpr int supervisor_nice = -10;
+
+// WatchdogSec= on the unit: systemd expects WATCHDOG=1 within each interval. The ping comes
+// from a timer on the one event loop, at half the interval, so a loop that hangs (a handler
+// stuck, a deadlock) stops the pings and systemd restarts the service. `userdata` is the
+// half-interval in µs.
+int on_watchdog(sd_event_source* s, uint64_t, void* userdata) {
+    const auto half = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(userdata));
+    (void)sd_notify(0, "WATCHDOG=1");
+    int r = sd_event_source_set_time_relative(s, half);
+    if (r >= 0) r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+    if (r < 0) log::warning("cannot re-arm the watchdog timer: {}", errno_text(r));
+    return 0;
+}
+
+void arm_watchdog(sd_event* event) {
+    uint64_t usec = 0;
+    // unset_environment=1: nothing we start must believe it is the watched process.
+    int r = sd_watchdog_enabled(/* unset_environment= */ 1, &usec);
+    if (r < 0) log::warning("ignoring the watchdog settings: {}", errno_text(r));
+    if (r <= 0 || usec == 0) return;
+    const uint64_t half = usec / 2;
+    // Floating (null source pointer): the loop owns the timer and frees it with itself.
+    r = sd_event_add_time_relative(event, nullptr, CLOCK_MONOTONIC, half, /* accuracy= */ half / 20,
+                                   on_watchdog, reinterpret_cast<void*>(static_cast<uintptr_t>(half)));
+    if (r < 0) {
+        log::error("cannot arm the watchdog timer: {}", errno_text(r));
+        return;
+    }
+    (void)sd_notify(0, "WATCHDOG=1");
+    log::debug("watchdog: pinging every {} ms", half / 1000);
+}
+
+}  // namespace
 
 Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {}
 
@@ -142,7 +180,17 @@ void Daemon::begin_shutdown() {
     (void)sd_notify(0, "STOPPING=1\nSTATUS=Stopping all instances");
     // Give up the name first so no new Spawn arrives while we wind down.
     (void)sd_bus_release_name(bus_.get(), bus_name);
-    for (auto& [id, i] : instances_) i->shutdown();
+    // In id order; each gets SIGTERM now (its class's stop() runs) and SIGKILL after its own
+    // stop timeout. The service's TimeoutStopSec= must cover the longest of those.
+    for (auto& [id, i] : instances_) {
+        if (i->has_process())
+            log::event(log::Level::info, log::message_id::stop,
+                       {{"OFFSHOOT_INSTANCE", id}, {"OFFSHOOT_CLASS", i->spec().cls.name},
+                        {"OFFSHOOT_UID", i->spec().uid}, {"OFFSHOOT_OWNER_UID", i->spec().owner.uid},
+                        {"OFFSHOOT_PID", i->main_pid()}},
+                       "stopping instance {} ({}, pid {}) for shutdown", id, i->spec().cls.name, i->main_pid());
+        i->shutdown();
+    }
     maybe_finish_shutdown();
 }
 
@@ -165,6 +213,19 @@ int Daemon::run() {
     signal(SIGPIPE, SIG_IGN);
     ::umask(0077);
 
+    // The supervisor stays responsive when its workers saturate the CPUs: it runs at a higher
+    // priority (when allowed), and each worker is set back to nice 0 in the spawn child.
+    if (getpriority(PRIO_PROCESS, 0) > supervisor_nice && setpriority(PRIO_PROCESS, 0, supervisor_nice) < 0)
+        log::debug("cannot raise offshootd's priority: {}", errno_text(errno));
+
+    // One pidfd per running instance (plus its readiness channel while it starts): raise the
+    // soft descriptor limit to the hard one, as systemd recommends for daemons that need many.
+    struct rlimit nofile {};
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+
     load_classes();
     prepare_runtime_dir();
     connect();
@@ -183,6 +244,7 @@ int Daemon::run() {
     // Ready only once the name is ours: a caller activated by name can call us now.
     update_status();
     (void)sd_notify(0, "READY=1");
+    arm_watchdog(event_.get());
     log::info("serving {} (version {})", bus_name, OFFSHOOT_VERSION);
 
     r = sd_event_loop(event_.get());
@@ -262,9 +324,11 @@ void Daemon::update_status() {
             ++running;
             users.insert(i->spec().uid);
         }
-    auto status = fmt::format("STATUS={} instance{} running ({} user{}), {} handle{}", running,
-                              running == 1 ? "" : "s", users.size(), users.size() == 1 ? "" : "s",
-                              instances_.size(), instances_.size() == 1 ? "" : "s");
+    auto status = shutting_down_
+        ? fmt::format("STATUS=Stopping: {} instance{} still running", running, running == 1 ? "" : "s")
+        : fmt::format("STATUS={} instance{} running ({} user{}), {} handle{}", running,
+                      running == 1 ? "" : "s", users.size(), users.size() == 1 ? "" : "s",
+                      instances_.size(), instances_.size() == 1 ? "" : "s");
     if (status == last_status_) return;
     last_status_ = status;
     (void)sd_notify(0, status.c_str());

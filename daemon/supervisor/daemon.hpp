@@ -5,6 +5,7 @@
 // thread can hold a lock at fork time) and keeps every state change in one order.
 #pragma once
 
+#include "daemon_config.hpp"
 #include "instance.hpp"
 #include "options.hpp"
 
@@ -14,6 +15,7 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,7 +28,7 @@ struct DaemonOptions {
     std::vector<std::string> config_dirs;  // in override order (later wins)
     std::string plugin_dir;
     std::string worker_path;
-    uint32_t max_instances = 4096;
+    DaemonConfig limits;  // offshootd.conf
     uint64_t start_timeout_usec = 30'000'000;
 };
 
@@ -91,6 +93,9 @@ private:
     BusPtr bus_;
     std::vector<SlotPtr> slots_;
     EventSourcePtr sigterm_, sigint_, removal_source_;
+    // Quotas: the spawn rate of each non-root caller uid.
+    void check_quota(const Caller& caller);
+    std::map<uid_t, RateLimiter> rate_limiters_;
     std::map<std::string, ClassConfig> classes_;
     std::map<uint64_t, std::unique_ptr<Instance>> instances_;
     std::vector<std::unique_ptr<Instance>> doomed_;
@@ -99,6 +104,7 @@ private:
         std::string name;
         SlotPtr match;
         SlotPtr query;
+        std::optional<uid_t> uid;  // the bus's answer for this name, once asked
     };
     std::map<std::string, std::unique_ptr<OwnerWatch>> owner_watches_;
     std::vector<std::unique_ptr<OwnerWatch>> doomed_watches_;

@@ -10,17 +10,23 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
 namespace offshoot {
 namespace {
+
+// sd-event reads an accuracy of 0 as its default, 250 ms of allowed coalescing: a stop timeout
+// must fire when it says.
+constexpr uint64_t timer_accuracy_usec = 1000;
 
 // D-Bus address escaping: bytes outside [-0-9A-Za-z_/.\*] become %xx.
 std::string escape_address_value(const std::string& v) {
@@ -138,7 +144,27 @@ void Instance::launch(MessagePtr reply) {
     plan.change_ids = geteuid() == 0;
     plan.listen_fd = listen_fd.get();
     plan.notify_fd = theirs.get();
-    plan.stdout_fd = STDERR_FILENO;
+    // Under systemd the worker's stdout/stderr are a journal stream of its own
+    // (SYSLOG_IDENTIFIER=offshoot-<Class>); otherwise it shares offshootd's stderr. Our end
+    // closes when launch() returns: the child has its copy by then.
+    Fd journal_out = log::open_journal_stream("offshoot-" + spec_.cls.name, log::Level::info);
+    plan.stdout_fd = journal_out ? journal_out.get() : STDERR_FILENO;
+    plan.limits = spec_.cls.limits;
+    // offshootd raised its own soft descriptor limit; workers get the conventional 1024 back
+    // (select() breaks above it) unless their class sets LimitNOFILE=.
+    if (std::none_of(plan.limits.begin(), plan.limits.end(), [](auto& l) { return l.resource == RLIMIT_NOFILE; })) {
+        struct rlimit cur {};
+        if (getrlimit(RLIMIT_NOFILE, &cur) == 0 && cur.rlim_cur > 1024)
+            plan.limits.push_back({RLIMIT_NOFILE, 1024, cur.rlim_max});
+    }
+    std::unique_ptr<SyscallFilter> filter;
+    try {
+        filter = SyscallFilter::build(spec_.cls);
+    } catch (...) {
+        ::unlink(socket_path_.c_str());
+        throw;
+    }
+    plan.syscall_filter = filter.get();
 
     Spawned child;
     try {
@@ -184,11 +210,15 @@ void Instance::launch(MessagePtr reply) {
     if (r >= 0) notify_source_.reset(src);
     src = nullptr;
     r = sd_event_add_time_relative(daemon_.event(), &src, CLOCK_MONOTONIC, opt.start_timeout_usec,
-                                   0, on_start_timeout, this);
+                                   timer_accuracy_usec, on_start_timeout, this);
     if (r >= 0) start_timer_.reset(src);
 
-    log::info("instance {} ({}) launching as uid {} gid {} in {}, pid {}", id_, spec_.cls.name,
-              spec_.uid, spec_.gid, spec_.cwd, pid_);
+    log::event(log::Level::info, nullptr,
+               {{"OFFSHOOT_INSTANCE", id_}, {"OFFSHOOT_CLASS", spec_.cls.name}, {"OFFSHOOT_UID", spec_.uid},
+                {"OFFSHOOT_GID", spec_.gid}, {"OFFSHOOT_OWNER_UID", spec_.owner.uid}, {"OFFSHOOT_PID", pid_},
+                {"OFFSHOOT_CWD", spec_.cwd}},
+               "instance {} ({}) launching as uid {} gid {} in {}, pid {}", id_, spec_.cls.name,
+               spec_.uid, spec_.gid, spec_.cwd, pid_);
 }
 
 int Instance::on_notify(sd_event_source*, int fd, uint32_t revents, void* userdata) {
@@ -232,7 +262,13 @@ int Instance::on_notify(sd_event_source*, int fd, uint32_t revents, void* userda
         self.set_state(State::running);
         self.emit_changed({"MainPID", "Address", "Result", "ExitCode", "ExitSignal"});
     }
-    log::info("instance {} ({}) ready at {}", self.id_, self.spec_.cls.name, self.address_);
+    log::event(log::Level::info, log::message_id::spawn,
+               {{"OFFSHOOT_INSTANCE", self.id_}, {"OFFSHOOT_CLASS", self.spec_.cls.name},
+                {"OFFSHOOT_UID", self.spec_.uid}, {"OFFSHOOT_GID", self.spec_.gid},
+                {"OFFSHOOT_OWNER_UID", self.spec_.owner.uid}, {"OFFSHOOT_PID", self.pid_},
+                {"OFFSHOOT_CWD", self.spec_.cwd}, {"OFFSHOOT_ADDRESS", self.address_}},
+               "instance {} ({}) ready at {}, pid {} as uid {}", self.id_, self.spec_.cls.name,
+               self.address_, self.pid_, self.spec_.uid);
     if (auto& m = self.launch_reply_) {
         // Spawn answers (instance, address); Start answers nothing.
         const char* member = sd_bus_message_get_member(m.get());
@@ -252,7 +288,9 @@ int Instance::on_start_timeout(sd_event_source*, uint64_t, void* userdata) {
     auto& self = *static_cast<Instance*>(userdata);
     self.start_timer_.reset();
     if (!self.launching_) return 0;
-    log::warning("instance {} did not report ready in time; killing it", self.id_);
+    log::event(log::Level::warning, nullptr,
+               {{"OFFSHOOT_INSTANCE", self.id_}, {"OFFSHOOT_CLASS", self.spec_.cls.name}, {"OFFSHOOT_PID", self.pid_}},
+               "instance {} did not report ready in time; killing it", self.id_);
     self.fail_step_ = "ready";
     self.fail_message_ = fmt::format("the worker did not report ready within {} s",
                                      self.daemon_.options().start_timeout_usec / 1'000'000);
@@ -264,8 +302,10 @@ int Instance::on_stop_timeout(sd_event_source*, uint64_t, void* userdata) {
     auto& self = *static_cast<Instance*>(userdata);
     self.stop_timer_.reset();
     if (!self.has_process()) return 0;
-    log::warning("instance {} still running {} ms after it was asked to stop; sending SIGKILL",
-                 self.id_, self.spec_.stop_timeout_usec / 1000);
+    log::event(log::Level::warning, nullptr,
+               {{"OFFSHOOT_INSTANCE", self.id_}, {"OFFSHOOT_CLASS", self.spec_.cls.name}, {"OFFSHOOT_PID", self.pid_}},
+               "instance {} still running {} ms after it was asked to stop; sending SIGKILL",
+               self.id_, self.spec_.stop_timeout_usec / 1000);
     self.timed_out_ = true;
     self.send_signal(SIGKILL);
     return 0;
@@ -348,7 +388,11 @@ void Instance::process_exited(const siginfo_t& si) {
     exit_code_ = code;
     exit_signal_ = sig;
     const int reported = sig ? sig : code;
-    log::info("instance {} ({}) pid {} {}: {}", id_, spec_.cls.name, pid, describe_status(si), result_);
+    log::event(result_ == "success" ? log::Level::info : log::Level::notice, log::message_id::exit,
+               {{"OFFSHOOT_INSTANCE", id_}, {"OFFSHOOT_CLASS", spec_.cls.name}, {"OFFSHOOT_UID", spec_.uid},
+                {"OFFSHOOT_OWNER_UID", spec_.owner.uid}, {"OFFSHOOT_PID", pid}, {"OFFSHOOT_RESULT", result_},
+                {"OFFSHOOT_EXIT_CODE", code}, {"OFFSHOOT_EXIT_SIGNAL", sig}},
+               "instance {} ({}) pid {} {}: {}", id_, spec_.cls.name, pid, describe_status(si), result_);
     // One PropertiesChanged for the whole transition: whoever sees the new State also sees
     // the Result that goes with it.
     state_ = result_ == "success" ? State::exited : State::failed;
@@ -362,7 +406,10 @@ void Instance::process_exited(const siginfo_t& si) {
 }
 
 void Instance::launch_failed(const std::string& why) {
-    log::warning("instance {} ({}) failed to start: {}", id_, spec_.cls.name, why);
+    log::event(log::Level::warning, log::message_id::spawn_failed,
+               {{"OFFSHOOT_INSTANCE", id_}, {"OFFSHOOT_CLASS", spec_.cls.name}, {"OFFSHOOT_UID", spec_.uid},
+                {"OFFSHOOT_OWNER_UID", spec_.owner.uid}, {"OFFSHOOT_SPAWN_ERROR", why}},
+               "instance {} ({}) failed to start: {}", id_, spec_.cls.name, why);
     result_ = "spawn-failed";
     exit_code_ = exit_signal_ = 0;
     reply_error(launch_reply_, error_name::spawn_failed, why);
@@ -419,13 +466,15 @@ void Instance::stop(MessagePtr reply) {
     if (stop_requested_) return;  // already on its way down; the timer is armed
     stop_requested_ = true;
     if (!launching_) set_state(State::stopping);
-    // "wait": let run()/the loop finish by itself; otherwise SIGTERM (the worker runs the
-    // class's stop() hook and exits) and SIGKILL once the stop timeout has passed.
-    if (spec_.stop_mode == StopMode::terminate || launching_) {
+    // SIGTERM in both modes: the worker knows its stop mode — "terminate" runs the class's
+    // stop() hook and exits, "wait" lets run()/the loop finish by itself (a plain object has
+    // nothing to wait for and stops). Either way SIGKILL follows once the stop timeout has
+    // passed, so every Stop is bounded.
+    {
         send_signal(SIGTERM);
         sd_event_source* src = nullptr;
         int r = sd_event_add_time_relative(daemon_.event(), &src, CLOCK_MONOTONIC,
-                                           spec_.stop_timeout_usec, 0, on_stop_timeout, this);
+                                           spec_.stop_timeout_usec, timer_accuracy_usec, on_stop_timeout, this);
         if (r >= 0) stop_timer_.reset(src);
         else send_signal(SIGKILL);
     }
@@ -451,8 +500,8 @@ void Instance::wait(MessagePtr reply) {
         wait_replies_.push_back(std::move(reply));
         return;
     }
-    if (state_ == State::created)
-        fail(error_name::not_running, "instance {} has not been started; call Start first", id_);
+    // No process (never started, or already gone): answer at once. A never-started instance
+    // answers an empty result.
     const int reported = exit_signal_ ? exit_signal_ : exit_code_;
     int r = sd_bus_reply_method_return(reply.get(), "si", result_.c_str(), reported);
     if (r < 0) log::debug("instance {}: cannot answer Wait: {}", id_, errno_text(r));
@@ -472,10 +521,15 @@ void Instance::release(MessagePtr reply) {
 
 void Instance::owner_vanished() {
     if (spec_.tie_to_caller && has_process()) {
-        log::info("instance {}: owner {} disconnected; stopping it", id_, spec_.owner.unique_name);
+        log::event(log::Level::info, log::message_id::stop,
+                   {{"OFFSHOOT_INSTANCE", id_}, {"OFFSHOOT_CLASS", spec_.cls.name}, {"OFFSHOOT_UID", spec_.uid},
+                    {"OFFSHOOT_OWNER_UID", spec_.owner.uid}, {"OFFSHOOT_PID", pid_}},
+                   "instance {}: owner {} disconnected; stopping it", id_, spec_.owner.unique_name);
         release(nullptr);
-    } else if (!has_process()) {
-        // A finished handle is kept for its owner until they release it or go away.
+    } else if (!has_process() && state_ != State::created) {
+        // A finished handle is kept for its owner until they release it or go away. A handle
+        // created with start=false and never started waits for whoever starts it (e.g.
+        // `offshootctl spawn --no-start` followed by `offshootctl start`).
         release(nullptr);
     }
 }

@@ -18,7 +18,7 @@ void authorize_control(sd_bus_message* m, const Instance& i, const char* action)
 }
 
 int method_start(sd_bus_message* m, void* userdata, sd_bus_error* error) {
-    return guarded(error, [&] {
+    return guarded(m, error, [&] {
         auto& i = inst(userdata);
         authorize_control(m, i, "start");
         if (i.daemon().shutting_down()) fail(error_name::shutting_down, "offshootd is shutting down");
@@ -30,7 +30,7 @@ int method_start(sd_bus_message* m, void* userdata, sd_bus_error* error) {
 }
 
 int method_stop(sd_bus_message* m, void* userdata, sd_bus_error* error) {
-    return guarded(error, [&] {
+    return guarded(m, error, [&] {
         auto& i = inst(userdata);
         authorize_control(m, i, "stop");
         i.stop(MessagePtr{sd_bus_message_ref(m)});
@@ -39,7 +39,7 @@ int method_stop(sd_bus_message* m, void* userdata, sd_bus_error* error) {
 }
 
 int method_kill(sd_bus_message* m, void* userdata, sd_bus_error* error) {
-    return guarded(error, [&] {
+    return guarded(m, error, [&] {
         int32_t sig = 0;
         check_read(sd_bus_message_read(m, "i", &sig), "signal");
         auto& i = inst(userdata);
@@ -57,7 +57,7 @@ int method_wait(sd_bus_message* m, void* userdata, sd_bus_error* error) {
 }
 
 int method_release(sd_bus_message* m, void* userdata, sd_bus_error* error) {
-    return guarded(error, [&] {
+    return guarded(m, error, [&] {
         auto& i = inst(userdata);
         authorize_control(m, i, "release");
         i.release(MessagePtr{sd_bus_message_ref(m)});

@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
     bool system = false, session = false;
     std::string address, runtime_dir, log_level, worker;
     std::vector<std::string> config_dirs;
-    uint32_t max_instances = 4096;
+    uint32_t max_instances = 0;
+    std::string daemon_config;
     app.add_flag("--system", system, "Serve on the system bus (the default)");
     app.add_flag("--session", session, "Serve on the session bus");
     app.add_option("--address", address, "Serve on the bus at this D-Bus address (embedded mode)");
@@ -46,7 +47,10 @@ int main(int argc, char** argv) {
     app.add_option("--log-level", log_level, "err, warning, notice, info or debug (default: $SYSTEMD_LOG_LEVEL or info)");
     app.add_option("--worker", worker, "Path of offshoot-worker (default: found next to offshootd)")
         ->check(CLI::ExistingFile);
-    app.add_option("--max-instances", max_instances, "Most instance handles at once")->check(CLI::Range(1u, 1000000u));
+    app.add_option("--max-instances", max_instances, "Most instance handles at once (overrides MaxInstances=)")
+        ->check(CLI::Range(1u, 1000000u));
+    app.add_option("--daemon-config", daemon_config,
+                   "offshootd's own settings (default <sysconfdir>/offshoot/offshootd.conf; a missing file means defaults)");
     app.add_flag_callback("--version", [] {
         fmt::print("offshootd {}\n", OFFSHOOT_VERSION);
         std::exit(0);
@@ -75,7 +79,6 @@ int main(int argc, char** argv) {
               : session        ? DaemonOptions::Bus::session
                                : DaemonOptions::Bus::system;
     opt.address = address;
-    opt.max_instances = max_instances;
     if (runtime_dir.empty()) {
         const char* xdg = std::getenv("XDG_RUNTIME_DIR");
         runtime_dir = geteuid() == 0 || !xdg ? "/run/offshoot" : std::string(xdg) + "/offshoot";
@@ -90,6 +93,21 @@ int main(int argc, char** argv) {
     opt.plugin_dir = (prefix / OFFSHOOT_PLUGIN_SUBDIR).string();
     const auto etc = prefix == "/usr" ? std::filesystem::path("/etc") : prefix / "etc";
     opt.config_dirs = {(prefix / OFFSHOOT_CLASSCONF_SUBDIR).string(), (etc / "offshoot/classes.d").string()};
+    {
+        std::string err;
+        const auto file = !daemon_config.empty() ? daemon_config : (etc / "offshoot/offshootd.conf").string();
+        if (!daemon_config.empty() && ::access(file.c_str(), R_OK) < 0) {
+            log::error("--daemon-config={}: {}", file, errno_text(errno));
+            return 1;
+        }
+        auto cfg = load_daemon_config(file, err);
+        if (!cfg) {
+            log::error("{}", err);
+            return 1;
+        }
+        opt.limits = *cfg;
+        if (max_instances) opt.limits.max_instances = max_instances;
+    }
     for (auto& d : config_dirs) opt.config_dirs.push_back(std::filesystem::absolute(d, ec).string());
     if (::access(opt.worker_path.c_str(), X_OK) < 0) {
         log::error("offshoot-worker not found at {}: {}", opt.worker_path, errno_text(errno));

@@ -11,6 +11,7 @@
 #include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -94,6 +95,17 @@ bool place_fd(int fd, int target) {
     if (syscall(SYS_close_range, protocol::notify_fd + 1, ~0U, 0) < 0)
         child_fail(notify, "close-fds", errno);
 
+    // Step: scheduling priority — offshootd runs at a higher priority than its workers (so it
+    // answers lifecycle calls while they saturate the CPUs); workers start at nice 0.
+    if (setpriority(PRIO_PROCESS, 0, 0) < 0) child_fail(notify, "nice", errno);
+
+    // Step: resource limits — before the uid switch, while raising a hard limit is still
+    // allowed, and so RLIMIT_NPROC counts against the target user from the start.
+    for (const auto& l : plan.limits) {
+        struct rlimit rl {static_cast<rlim_t>(l.soft), static_cast<rlim_t>(l.hard)};
+        if (setrlimit(l.resource, &rl) < 0) child_fail(notify, "rlimits", errno);
+    }
+
     if (plan.change_ids) {
         // Step: capabilities — the bounding set can only be shrunk while we still hold
         // CAP_SETPCAP, i.e. before the uid change; ambient ones are cleared with it.
@@ -140,6 +152,13 @@ bool place_fd(int fd, int target) {
     // Step: LISTEN_PID names the worker itself (systemd's socket-activation convention).
     put_uint(listen_pid_entry, std::strlen("LISTEN_PID="), listen_pid_cap,
              static_cast<unsigned long>(getpid()));
+
+    // Step: system call filter — last, so that everything above may use what it needs;
+    // execve itself is always allowed.
+    if (plan.syscall_filter) {
+        int r = plan.syscall_filter->load();
+        if (r < 0) child_fail(notify, "seccomp", -r);
+    }
 
     // Step: exec.
     execve(plan.worker_path.c_str(), argv, envp);

@@ -7,6 +7,9 @@
 // answer "SpawnFailed: <step>: <reason>".
 #pragma once
 
+#include "syscall_filter.hpp"
+
+#include "offshoot/common/class_config.hpp"
 #include "offshoot/common/fd.hpp"
 
 #include <sys/types.h>
@@ -29,6 +32,8 @@ struct SpawnPlan {
     int listen_fd = -1;      // becomes fd 3
     int notify_fd = -1;      // becomes fd 4 (the child's end of the readiness channel)
     int stdout_fd = -1;      // becomes fds 1 and 2 (-1: /dev/null)
+    std::vector<ResourceLimit> limits;       // setrlimit before the uid switch
+    const SyscallFilter* syscall_filter = nullptr;  // loaded right before exec
 };
 
 struct Spawned {

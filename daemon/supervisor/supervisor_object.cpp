@@ -15,7 +15,7 @@ namespace {
 Daemon& self(void* userdata) { return *static_cast<Daemon*>(userdata); }
 
 int method_spawn(sd_bus_message* m, void* userdata, sd_bus_error* error) {
-    return guarded(error, [&] {
+    return guarded(m, error, [&] {
         const char* cls = nullptr;
         uint32_t uid = 0;
         check_read(sd_bus_message_read(m, "su", &cls, &uid), "arguments");
@@ -28,7 +28,7 @@ int method_spawn(sd_bus_message* m, void* userdata, sd_bus_error* error) {
 }
 
 int method_spawn_with_options(sd_bus_message* m, void* userdata, sd_bus_error* error) {
-    return guarded(error, [&] {
+    return guarded(m, error, [&] {
         const char* cls = nullptr;
         check_read(sd_bus_message_read(m, "s", &cls), "class");
         SpawnRequest req;
@@ -149,6 +149,14 @@ const sd_bus_vtable* Daemon::supervisor_vtable() { return vtable; }
 Caller Daemon::caller_of(sd_bus_message* m) {
     // The caller's identity comes from the bus alone (credentials the bus stamps on the
     // connection), never from arguments or /proc. Not knowing it means no.
+    const char* sender = sd_bus_message_get_sender(m);
+    // dbus-daemon doesn't stamp credentials on messages, so sd-bus asks it (a synchronous
+    // GetConnectionCredentials that holds up the loop). A unique name is never reused and
+    // its connection's credentials never change, so what the bus said once is kept for as
+    // long as we watch that name (owners of instances), and forgotten when it goes.
+    if (sender)
+        if (auto it = owner_watches_.find(sender); it != owner_watches_.end() && it->second->uid)
+            return Caller{*it->second->uid, sender};
     sd_bus_creds* c = nullptr;
     int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UNIQUE_NAME, &c);
     CredsPtr creds{c};
@@ -157,9 +165,35 @@ Caller Daemon::caller_of(sd_bus_message* m) {
         fail(error_name::access_denied, "cannot determine the caller's user from the bus; denied");
     Caller caller;
     caller.uid = uid;
-    const char* sender = sd_bus_message_get_sender(m);
     caller.unique_name = sender ? sender : "";
+    if (sender)
+        if (auto it = owner_watches_.find(sender); it != owner_watches_.end()) it->second->uid = uid;
     return caller;
+}
+
+void Daemon::check_quota(const Caller& caller) {
+    const auto& lim = options_.limits;
+    if (instances_.size() >= lim.max_instances)
+        fail(error_name::limit_exceeded, "offshootd holds {} instance handles, its limit (MaxInstances=)",
+             instances_.size());
+    if (caller.uid == 0) return;  // root is trusted with the daemon itself
+    size_t owned = 0;
+    for (auto& [id, i] : instances_) owned += i->spec().owner.uid == caller.uid;
+    if (owned >= lim.max_instances_per_user)
+        fail(error_name::limit_exceeded,
+             "uid {} holds {} instance handles, its limit (MaxInstancesPerUser=); release finished ones",
+             caller.uid, owned);
+    uint64_t now = 0;
+    sd_event_now(event(), CLOCK_MONOTONIC, &now);
+    if (rate_limiters_.size() > 4096)  // forget callers whose bucket has refilled
+        for (auto it = rate_limiters_.begin(); it != rate_limiters_.end();)
+            it = it->second.full(now) ? rate_limiters_.erase(it) : std::next(it);
+    auto it = rate_limiters_.try_emplace(caller.uid, lim.spawn_rate_per_second, lim.spawn_rate_burst).first;
+    uint64_t retry = 0;
+    if (!it->second.take(now, retry))
+        fail(error_name::limit_exceeded,
+             "uid {} is spawning faster than {} per second (SpawnRatePerSecond=); try again in {} ms",
+             caller.uid, lim.spawn_rate_per_second, (retry + 999) / 1000);
 }
 
 void Daemon::spawn(sd_bus_message* m, SpawnRequest req) {
@@ -172,8 +206,7 @@ void Daemon::spawn(sd_bus_message* m, SpawnRequest req) {
         fail(error_name::unknown_class, "no class named '{:.128}' is configured (ListClasses shows those that are)", req.class_name);
     const ClassConfig& cls = cit->second;
 
-    if (instances_.size() >= options_.max_instances)
-        fail(error_name::limit_exceeded, "offshootd holds {} instance handles, its limit", instances_.size());
+    check_quota(caller);
 
     InstanceSpec spec;
     spec.cls = cls;
@@ -230,6 +263,7 @@ void Daemon::spawn(sd_bus_message* m, SpawnRequest req) {
     // Watched for every instance: tied ones stop when their owner goes, and finished handles
     // are forgotten then.
     watch_owner(caller.unique_name);
+    if (auto w = owner_watches_.find(caller.unique_name); w != owner_watches_.end()) w->second->uid = caller.uid;
 
     if (!req.start) {
         export_instance(ref);

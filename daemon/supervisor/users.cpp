@@ -16,7 +16,9 @@ namespace {
 
 std::optional<uint32_t> parse_number(std::string_view s) {
     uint32_t v = 0;
-    if (s.empty()) return std::nullopt;
+    // Canonical decimal only: "00" or "+0" is neither a number nor (starting with a digit or
+    // sign) a name, so it matches nobody.
+    if (s.empty() || (s.size() > 1 && s[0] == '0')) return std::nullopt;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
     return v;

@@ -24,7 +24,9 @@ std::string read_file(const std::filesystem::path& p) {
 
 }  // namespace
 
-TestBus::TestBus(Clock::duration start_timeout)
+TestBus::TestBus(Clock::duration start_timeout) : TestBus(start_timeout, /* allow_anonymous= */ false) {}
+
+TestBus::TestBus(Clock::duration start_timeout, bool allow_anonymous)
     // 0755: unprivileged test peers must reach the socket.
     : dir_("offshoot-bus", 0755) {
     const auto config = dir_ / "bus.conf";
@@ -37,6 +39,7 @@ TestBus::TestBus(Clock::duration start_timeout)
   <listen>unix:path=)"
             << (dir_ / "bus").string() << R"(</listen>
   <auth>EXTERNAL</auth>
+)" << (allow_anonymous ? "  <auth>ANONYMOUS</auth>\n  <allow_anonymous/>\n" : "") << R"(
   <policy context="default">
     <allow user="*"/>
     <allow own="*"/>

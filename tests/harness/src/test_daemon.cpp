@@ -61,10 +61,10 @@ TestDaemon::TestDaemon(const TestBus& bus, TestDaemonOptions options)
     // 0755 all the way down, so unprivileged peers can reach sockets whose own mode allows it:
     // the tests must see the daemon's permissions at work, not the harness's.
     : dir_("offshoot-daemon", 0755),
-      runtime_dir_(dir_ / "run"),
+      runtime_dir_(options.runtime_dir ? *options.runtime_dir : dir_ / "run"),
       address_(bus.address()),
       stop_timeout_(options.stop_timeout) {
-    make_dir(runtime_dir_, 0755);
+    if (!options.runtime_dir) make_dir(runtime_dir_, 0755);
     const auto binary = options.offshootd ? *options.offshootd : offshootd_path();
     if (!std::filesystem::exists(binary))
         throw std::runtime_error("offshootd is not built: " + binary.string());
@@ -76,9 +76,12 @@ TestDaemon::TestDaemon(const TestBus& bus, TestDaemonOptions options)
     if (options.config_dir) o.argv.push_back("--config-dir=" + options.config_dir->string());
     o.argv.insert(o.argv.end(), options.extra_args.begin(), options.extra_args.end());
     o.env_set = {"NOTIFY_SOCKET=" + (dir_ / "notify").string()};
+    o.env_set.insert(o.env_set.end(), options.extra_env.begin(), options.extra_env.end());
     // The daemon must not wander onto a real bus by accident.
+    // Its log goes to the file the tests read, even when the test run itself is a systemd
+    // service (JOURNAL_STREAM/INVOCATION_ID would send it to the journal).
     o.env_unset = {"DBUS_SESSION_BUS_ADDRESS", "DBUS_SYSTEM_BUS_ADDRESS", "LISTEN_FDS",
-                   "LISTEN_PID", "WATCHDOG_USEC"};
+                   "LISTEN_PID", "WATCHDOG_USEC", "JOURNAL_STREAM", "INVOCATION_ID"};
     o.stdout_file = dir_ / "offshootd.log";
     o.stderr_file = dir_ / "offshootd.log";
     process_.emplace(o);
@@ -109,6 +112,11 @@ TestDaemon::TestDaemon(const TestBus& bus, TestDaemonOptions options)
 }
 
 TestDaemon::~TestDaemon() {
+    if (killed_) {
+        if (::testing::Test::HasFailure())
+            std::cerr << "---- log of the killed offshootd ----\n" << log() << "---- end of log ----\n";
+        return;
+    }
     bool needed_kill = false;
     ExitStatus status = stop(&needed_kill);
     if (needed_kill)
@@ -122,6 +130,14 @@ TestDaemon::~TestDaemon() {
 }
 
 ExitStatus TestDaemon::stop(bool* needed_kill) { return process_->terminate(stop_timeout_, needed_kill); }
+
+ExitStatus TestDaemon::kill() {
+    killed_ = true;
+    process_->kill(SIGKILL);
+    auto status = process_->wait(Deadline(stop_timeout_));
+    if (!status) throw std::runtime_error("offshootd outlived SIGKILL past the deadline");
+    return *status;
+}
 
 std::size_t TestDaemon::fd_count() const { return proc_fd_count(process_->pid()); }
 

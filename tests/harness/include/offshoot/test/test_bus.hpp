@@ -15,6 +15,9 @@ namespace offshoot::test {
 class TestBus {
 public:
     explicit TestBus(Clock::duration start_timeout = 10s);
+    // allow_anonymous: the bus also accepts ANONYMOUS authentication (<allow_anonymous/>), so
+    // a test can connect a client whose user the bus does not know.
+    TestBus(Clock::duration start_timeout, bool allow_anonymous);
     TestBus(const TestBus&) = delete;
     TestBus& operator=(const TestBus&) = delete;
     ~TestBus();

@@ -20,6 +20,12 @@ struct TestDaemonOptions {
     // Another offshootd than the build tree's (e.g. one installed into a staging prefix).
     std::optional<std::filesystem::path> offshootd;
     std::vector<std::string> extra_args;
+    // KEY=VALUE added to offshootd's environment (e.g. LD_PRELOAD, to check the worker
+    // inherits none of it).
+    std::vector<std::string> extra_env;
+    // A runtime directory to use instead of a fresh one: a daemon restarted on the directory a
+    // killed one left behind. The caller keeps it alive.
+    std::optional<std::filesystem::path> runtime_dir;
     Clock::duration ready_timeout = 10s;
     Clock::duration stop_timeout = 10s;
 };
@@ -42,6 +48,8 @@ public:
 
     // SIGTERM, wait up to stop_timeout, then SIGKILL. `needed_kill` reports the latter.
     ExitStatus stop(bool* needed_kill = nullptr);
+    // SIGKILL (a supervisor crash), reaped at once. The destructor then expects no clean exit.
+    ExitStatus kill();
 
 private:
     TempDir dir_;
@@ -49,6 +57,7 @@ private:
     std::string address_;
     Clock::duration stop_timeout_;
     std::optional<Subprocess> process_;
+    bool killed_ = false;
 };
 
 }  // namespace offshoot::test

@@ -1,0 +1,136 @@
+// security_limits_test.cpp — a class config's resource limits ([Exec] Limit*=) and system-call
+// filter (SystemCallFilter=, SystemCallErrorNumber=) are in force in its workers: /proc shows
+// the limits and seccomp mode 2, a filtered call fails with the configured errno, or — with no
+// errno configured — kills the worker with SIGSYS.
+#include <signal.h>
+
+#include <fstream>
+
+#include "daemon_test.hpp"
+#include "offshoot/test/proc_security.hpp"
+
+namespace offshoot::test {
+namespace {
+
+using ::testing::AnyOf;
+using ::testing::HasSubstr;
+
+constexpr const char* kProberInterface = "org.offshoot1.test.Prober";
+
+// A DaemonTest with an --config-dir holding `files` (name → text); a file named like a vendor
+// config replaces it.
+class WithClassConfigs : public DaemonTest {
+protected:
+    virtual std::vector<std::pair<std::string, std::string>> files() = 0;
+    TestDaemonOptions daemon_options() override {
+        dir_.emplace("offshoot-conf", 0755);
+        for (const auto& [name, text] : files()) std::ofstream(*dir_ / name) << text;
+        TestDaemonOptions o;
+        o.config_dir = dir_->path();
+        return o;
+    }
+    std::optional<TempDir> dir_;
+};
+
+class AClassWithResourceLimits : public WithClassConfigs {
+protected:
+    std::vector<std::pair<std::string, std::string>> files() override {
+        return {{"prober.conf",
+                 "[Class]\nName=Prober\nPlugin=prober.so\nInterface=org.offshoot1.test.Prober\n"
+                 "[Access]\nAllowedUsers=nobody\nAllowedCallers=root\n"
+                 "[Exec]\nWorkingDirectory=/\n"
+                 "LimitNOFILE=512:1024\nLimitNPROC=77:88\nLimitAS=4294967296\nLimitCORE=0\n"
+                 "LimitCPU=60:infinity\n"}};
+    }
+};
+
+TEST_F(AClassWithResourceLimits, RunsItsWorkersUnderThem) {
+    SpawnReply r = spawn(bus(), "Prober", kNobody);
+    ASSERT_TRUE(r.ok()) << r.describe();
+    const auto pid = static_cast<pid_t>(instance_main_pid(bus(), r.path));
+    const auto limits = proc_limits(pid);
+    ASSERT_FALSE(limits.empty());
+    auto expect = [&](const char* name, const char* soft, const char* hard) {
+        ASSERT_EQ(limits.count(name), 1u) << name;
+        EXPECT_EQ(limits.at(name).soft, soft) << name << " (soft)";
+        EXPECT_EQ(limits.at(name).hard, hard) << name << " (hard)";
+    };
+    expect("Max open files", "512", "1024");
+    expect("Max processes", "77", "88");
+    expect("Max address space", "4294967296", "4294967296");
+    expect("Max core file size", "0", "0");
+    expect("Max cpu time", "60", "unlimited");
+
+    // The worker sees the same from inside, and still serves calls under them.
+    BusClient instance(r.address);
+    auto m = instance.call_checked(kObjectName, kObjectPath, kProberInterface, "Limits");
+    const char* text = nullptr;
+    ASSERT_GE(sd_bus_message_read(m.get(), "s", &text), 0);
+    EXPECT_THAT(std::string(text), ::testing::ContainsRegex("Max open files +512 +1024"));
+}
+
+class AClassWithASystemCallFilter : public WithClassConfigs {
+protected:
+    std::vector<std::pair<std::string, std::string>> files() override {
+        const std::string head = "Plugin=identity.so\nInterface=org.offshoot1.example.Identity\n"
+                                 "[Access]\nAllowedUsers=nobody\nAllowedCallers=root\n"
+                                 "[Exec]\nWorkingDirectory=/\nSystemCallFilter=@system-service ~chdir\n";
+        return {{"filtered-eperm.conf", "[Class]\nName=FilteredEperm\n" + head + "SystemCallErrorNumber=EPERM\n"},
+                {"filtered-kill.conf", "[Class]\nName=FilteredKill\n" + head}};
+    }
+};
+
+// Identity.Describe() works under the filter (the call needs none of the filtered system calls).
+void expect_describe_works(BusClient& instance) {
+    Reply d = instance.call(kObjectName, kObjectPath, kIdentityInterface, "Describe");
+    EXPECT_TRUE(d.ok()) << d.describe();
+}
+
+int32_t exit_signal(BusClient& bus, const std::string& path) {
+    auto m = bus.call_checked(kBusName, path.c_str(), "org.freedesktop.DBus.Properties", "Get",
+                              [](sd_bus_message* q) { return sd_bus_message_append(q, "ss", kInstanceInterface, "ExitSignal"); });
+    int32_t v = 0;
+    if (sd_bus_message_read(m.get(), "v", "i", &v) < 0) throw std::runtime_error("ExitSignal is not an i");
+    return v;
+}
+
+Reply change_directory(BusClient& instance, const char* path) {
+    return instance.call(kObjectName, kObjectPath, kIdentityInterface, "ChangeDirectory",
+                         [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", path); });
+}
+
+TEST_F(AClassWithASystemCallFilter, FailsAFilteredCallWithTheConfiguredErrno) {
+    SpawnReply r = spawn(bus(), "FilteredEperm", kNobody);
+    ASSERT_TRUE(r.ok()) << r.describe();
+    const auto pid = static_cast<pid_t>(instance_main_pid(bus(), r.path));
+    auto fields = read_status_fields(pid);
+    ASSERT_TRUE(fields);
+    EXPECT_EQ((*fields)["Seccomp"], "2") << "no seccomp filter in the worker";
+
+    BusClient instance(r.address);
+    expect_describe_works(instance);
+    Reply cd = change_directory(instance, "/tmp");
+    ASSERT_FALSE(cd.ok()) << "chdir is filtered, yet ChangeDirectory succeeded";
+    EXPECT_THAT(cd.error_message, HasSubstr("Operation not permitted"));
+    // The worker is still there and still serves.
+    expect_describe_works(instance);
+    EXPECT_EQ(instance_state(bus(), r.path), "running");
+    EXPECT_EQ(proc_cwd(pid), "/");
+}
+
+TEST_F(AClassWithASystemCallFilter, KillsTheWorkerWithSigsysWhenNoErrnoIsConfigured) {
+    SpawnReply r = spawn(bus(), "FilteredKill", kNobody);
+    ASSERT_TRUE(r.ok()) << r.describe();
+    BusClient instance(r.address, std::chrono::seconds(5));
+    expect_describe_works(instance);
+    Reply cd = change_directory(instance, "/tmp");
+    EXPECT_FALSE(cd.ok()) << "chdir is filtered, yet ChangeDirectory succeeded";
+
+    WaitResult w = wait_instance(bus(), r.path);
+    ASSERT_EQ(w.error, "");
+    EXPECT_THAT(w.result, AnyOf("signal", "core-dump"));
+    EXPECT_EQ(exit_signal(bus(), r.path), SIGSYS);
+}
+
+}  // namespace
+}  // namespace offshoot::test
