@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # run and test: a private bus and the standard D-Bus clients tests talk to instances with
   dbus-daemon                         # dbus-daemon
+  dbus-system-bus-common              # system.conf and the messagebus user (systemd namespace test)
   dbus-bin                            # dbus-send
   libglib2.0-bin                      # gdbus
   systemd                             # busctl, systemd-notify, the real systemd for unit tests
