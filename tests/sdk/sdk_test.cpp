@@ -1,0 +1,175 @@
+// sdk_test.cpp — the SDK as a package: `cmake --install` into a staging prefix gives headers,
+// versioned shared libraries, pkg-config files and a CMake package that a separate project
+// (examples/out-of-tree, the Greeter class and its client) builds against; the staged offshootd
+// then serves Greeter to its generated proxy and to `offshootctl call`.
+//
+// One staged install and one build of the example per test program run (ctest runs this program
+// as a single test for that reason); both are read-only for the tests.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "offshoot/test/subprocess.hpp"
+#include "offshoot/test/temp_dir.hpp"
+#include "offshoot/test/test_bus.hpp"
+#include "offshoot/test/test_daemon.hpp"
+
+namespace offshoot::test {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+const std::string kLibdir = OFFSHOOT_TEST_LIBDIR;
+
+// 0755 all the way: uid 65534 loads the example's plugin from inside this directory.
+TempDir& work_dir() {
+    static TempDir dir("offshoot-sdk", 0755);
+    return dir;
+}
+
+void must(const RunResult& r, const std::string& what) {
+    if (!r.ok()) throw std::runtime_error(what + " failed: " + r.describe());
+}
+
+const fs::path& staged_prefix() {
+    static const fs::path prefix = [] {
+        const fs::path p = work_dir() / "prefix";
+        must(run({"cmake", "--install", OFFSHOOT_TEST_BINARY_DIR, "--prefix", p.string()}, 300s), "cmake --install");
+        return p;
+    }();
+    return prefix;
+}
+
+// examples/out-of-tree, configured and built against the staged prefix only.
+const fs::path& greeter_build() {
+    static const fs::path build = [] {
+        const fs::path b = work_dir() / "greeter-build";
+        must(run({"cmake", "-S", std::string(OFFSHOOT_TEST_SOURCE_DIR) + "/examples/out-of-tree", "-B", b.string(),
+                  "-DCMAKE_PREFIX_PATH=" + staged_prefix().string(), "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+                  // Nothing but the staged prefix may provide the package.
+                  "-DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF", "-DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF"},
+                 120s),
+             "configuring examples/out-of-tree");
+        must(run({"cmake", "--build", b.string(), "-j2"}, 600s), "building examples/out-of-tree");
+        return b;
+    }();
+    return build;
+}
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string plugin_line(const fs::path& config) {
+    std::istringstream in(read_file(config));
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("Plugin=", 0) == 0) return line.substr(7);
+    return {};
+}
+
+// A private bus and the STAGED offshootd with an extra class-config directory.
+struct StagedDaemon {
+    explicit StagedDaemon(const fs::path& config_dir) : daemon(bus, options(config_dir)) {}
+    static TestDaemonOptions options(const fs::path& config_dir) {
+        TestDaemonOptions o;
+        o.config_dir = config_dir;
+        o.offshootd = staged_prefix() / "bin/offshootd";
+        return o;
+    }
+    RunResult ctl(std::vector<std::string> args) {
+        args.insert(args.begin(), {(staged_prefix() / "bin/offshootctl").string(), "--address=" + bus.address()});
+        return run(args, 30s);
+    }
+    TestBus bus;
+    TestDaemon daemon;
+};
+
+TEST(TheInstalledSdk, HoldsHeadersVersionedLibrariesTheCMakePackageAndPkgConfigFiles) {
+    const fs::path& p = staged_prefix();
+    for (const std::string& f : std::vector<std::string>{
+             "include/offshoot/worker.hpp", "include/offshoot/object.hpp", "include/offshoot/client.hpp",
+          "include/offshoot/client/connected.hpp", kLibdir + "/liboffshoot-client.so",
+          kLibdir + "/liboffshoot-client.so.0", kLibdir + "/liboffshoot-worker.so", kLibdir + "/liboffshoot-worker.so.0",
+          kLibdir + "/cmake/offshoot/offshootConfig.cmake", kLibdir + "/cmake/offshoot/offshootConfigVersion.cmake",
+          kLibdir + "/cmake/offshoot/offshootTargets.cmake", kLibdir + "/cmake/offshoot/OffshootCodegen.cmake",
+          kLibdir + "/pkgconfig/offshoot-client.pc", kLibdir + "/pkgconfig/offshoot-worker.pc",
+          "bin/offshoot-adaptorgen", "bin/offshootctl", "bin/offshootd"})
+        EXPECT_TRUE(fs::exists(p / f)) << "missing " << f;
+
+    RunResult soname = run({"readelf", "-d", (p / kLibdir / "liboffshoot-worker.so").string()});
+    ASSERT_TRUE(soname.ok()) << soname.describe();
+    EXPECT_THAT(soname.out, HasSubstr("Library soname: [liboffshoot-worker.so.0]"));
+}
+
+TEST(TheInstalledSdk, PkgConfigFilesCompileAClassAndAClient) {
+    const std::string pc_path = "PKG_CONFIG_PATH=" + (staged_prefix() / kLibdir / "pkgconfig").string();
+    for (auto [module, header] : {std::pair{"offshoot-worker", "offshoot/worker.hpp"},
+                                  std::pair{"offshoot-client", "offshoot/client.hpp"}}) {
+        const fs::path source = work_dir() / (std::string(module) + ".cpp");
+        std::ofstream(source) << "#include <" << header << ">\nint main() { return 0; }\n";
+        RunResult r = run({"sh", "-c",
+                           "env " + pc_path + " pkg-config --exists --print-errors " + module + " && g++ -std=c++20 -o " +
+                               (work_dir() / module).string() + " " + source.string() + " $(env " + pc_path +
+                               " pkg-config --cflags --libs " + module + ")"},
+                          120s);
+        EXPECT_TRUE(r.ok()) << module << ": " << r.describe();
+    }
+}
+
+TEST(TheOutOfTreeExample, BuildsAgainstTheInstalledPackageWithItsConfigPointingAtThePlugin) {
+    const fs::path& b = greeter_build();
+    EXPECT_TRUE(fs::exists(b / "greeter.so"));
+    EXPECT_TRUE(fs::exists(b / "greet"));
+    EXPECT_EQ(plugin_line(b / "classes.d/greeter.conf"), (b / "greeter.so").string());
+}
+
+TEST(TheOutOfTreeExample, AnswersThroughItsGeneratedProxyAndThroughOffshootctl) {
+    StagedDaemon d(greeter_build() / "classes.d");
+
+    RunResult proxy = run({(greeter_build() / "greet").string(), "--address=" + d.bus.address(), "World", "65534"}, 30s);
+    ASSERT_TRUE(proxy.ok()) << proxy.describe() << d.daemon.log();
+    EXPECT_THAT(proxy.out, HasSubstr("Hello, World! I am uid 65534.\n"));
+
+    RunResult spawned = d.ctl({"--json", "spawn", "Greeter", "--uid", "65534"});
+    ASSERT_TRUE(spawned.ok()) << spawned.describe() << d.daemon.log();
+    const std::string id = std::to_string(nlohmann::json::parse(spawned.out)["id"].get<uint64_t>());
+    RunResult called = d.ctl({"call", id, "Greet", "s", "offshootctl"});
+    ASSERT_TRUE(called.ok()) << called.describe();
+    EXPECT_EQ(called.out, "s \"Hello, offshootctl! I am uid 65534.\"\n");
+
+    RunResult error = d.ctl({"call", id, "org.example.Greeter.Greet", "s", ""});
+    EXPECT_EQ(error.status.code, 1) << error.describe();
+    EXPECT_EQ(error.err, "Error org.example.Greeter.Error.NoName: Greet needs a name\n");
+    EXPECT_TRUE(d.ctl({"stop", id}).ok());
+}
+
+TEST(TheOutOfTreeExample, InstallsItsPluginAndAConfigNamingTheInstalledPlugin) {
+    const fs::path prefix = work_dir() / "greeter-prefix";
+    must(run({"cmake", "--install", greeter_build().string(), "--prefix", prefix.string()}, 60s),
+         "installing examples/out-of-tree");
+    const fs::path config_dir = prefix / "lib/offshoot/classes.d";
+    const fs::path plugin = prefix / kLibdir / "offshoot/classes/greeter.so";
+    EXPECT_TRUE(fs::exists(plugin));
+    EXPECT_EQ(plugin_line(config_dir / "greeter.conf"), plugin.string());
+
+    StagedDaemon d(config_dir);
+    RunResult spawned = d.ctl({"--json", "spawn", "Greeter", "--uid", "65534"});
+    ASSERT_TRUE(spawned.ok()) << spawned.describe() << d.daemon.log();
+    const std::string id = std::to_string(nlohmann::json::parse(spawned.out)["id"].get<uint64_t>());
+    RunResult called = d.ctl({"call", id, "Greet", "s", "installed"});
+    EXPECT_EQ(called.out, "s \"Hello, installed! I am uid 65534.\"\n") << called.describe();
+}
+
+}  // namespace
+}  // namespace offshoot::test
