@@ -1,0 +1,184 @@
+// baselines.cpp — what offshoot is measured against, in the same run and the same placement:
+//   baseline/raw_socketpair            8-byte ping-pong between two processes (the machine's limit)
+//   baseline/raw_socketpair_copy/<B>   B bytes there and back over a socketpair
+//   baseline/posix_spawn_true          posix_spawn + waitpid of /bin/true
+//   baseline/dbus_daemon_sdbus         Echo.Ping with sd-bus, routed through the private
+//                                      dbus-daemon to offshoot-bench-sdbus-server (a plain
+//                                      D-Bus service owning a name there)
+// The peer processes are children of this one, so they inherit its CPU affinity.
+#include "common.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;
+
+namespace offshoot::bench {
+namespace {
+
+// Reads or writes exactly n bytes; false on EOF or error.
+bool read_all(int fd, void* buf, size_t n) {
+    auto* p = static_cast<char*>(buf);
+    while (n > 0) {
+        ssize_t r = ::read(fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return false;
+        p += r;
+        n -= static_cast<size_t>(r);
+    }
+    return true;
+}
+
+bool write_all(int fd, const void* buf, size_t n) {
+    auto* p = static_cast<const char*>(buf);
+    while (n > 0) {
+        ssize_t r = ::write(fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return false;
+        p += r;
+        n -= static_cast<size_t>(r);
+    }
+    return true;
+}
+
+// A forked peer that echoes `size`-byte blocks on a socketpair until EOF. The child only
+// calls read/write/_exit (async-signal-safe), so forking a process with threads is fine.
+class EchoChild {
+public:
+    explicit EchoChild(size_t size) : buffer_(size) {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) fail("socketpair");
+        pid_ = ::fork();
+        if (pid_ < 0) fail("fork");
+        if (pid_ == 0) {
+            ::close(sv[0]);
+            while (read_all(sv[1], buffer_.data(), size) && write_all(sv[1], buffer_.data(), size)) {
+            }
+            ::_exit(0);
+        }
+        ::close(sv[1]);
+        fd_ = sv[0];
+    }
+    ~EchoChild() {
+        ::close(fd_);  // EOF: the child leaves its loop
+        int status;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+    EchoChild(const EchoChild&) = delete;
+    EchoChild& operator=(const EchoChild&) = delete;
+
+    void round_trip(std::vector<char>& out, std::vector<char>& in) {
+        if (!write_all(fd_, out.data(), out.size()) || !read_all(fd_, in.data(), in.size()))
+            fail("socketpair round trip");
+    }
+
+private:
+    std::vector<char> buffer_;
+    pid_t pid_ = -1;
+    int fd_ = -1;
+};
+
+void raw_socketpair(benchmark::State& state) {
+    size_t size = static_cast<size_t>(state.range(0));
+    EchoChild child(size);
+    std::vector<char> out(size, 'x'), in(size);
+    for (int i = 0; i < 100; ++i) child.round_trip(out, in);  // warm-up: both sides faulted in
+    Samples s(state.max_iterations);
+    for (auto _ : state) timed(s, [&] { child.round_trip(out, in); });
+    s.report(state, size >= 64 ? static_cast<double>(size) : 0);
+}
+
+void posix_spawn_true(benchmark::State& state) {
+    char arg0[] = "/bin/true";
+    char* argv[] = {arg0, nullptr};
+    Samples s(state.max_iterations);
+    for (auto _ : state) {
+        timed(s, [&] {
+            pid_t pid;
+            int r = ::posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ);
+            if (r != 0) fail(std::string("posix_spawn /bin/true: ") + std::strerror(r));
+            int status;
+            while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+            }
+        });
+    }
+    s.report(state);
+}
+
+// offshoot-bench-sdbus-server, started on first use with this process's affinity and ended
+// (SIGTERM) at exit.
+constexpr const char* broker_service_name = "org.offshoot1.bench.Echo";
+
+class BrokerService {
+public:
+    BrokerService() {
+        std::string exe = config().helper_dir + "/offshoot-bench-sdbus-server";
+        std::string a1 = "--address=" + config().bus, a2 = std::string("--name=") + broker_service_name;
+        char* argv[] = {exe.data(), a1.data(), a2.data(), nullptr};
+        int ready[2];
+        if (::pipe2(ready, O_CLOEXEC) < 0) fail("pipe");
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, ready[1], STDOUT_FILENO);
+        int r = ::posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        ::close(ready[1]);
+        if (r != 0) fail("starting " + exe + ": " + std::strerror(r));
+        char line[16] = {};
+        // It prints READY once it owns its name.
+        if (!read_all(ready[0], line, 6) || std::strncmp(line, "READY\n", 6) != 0)
+            fail(exe + " did not become ready");
+        ::close(ready[0]);
+    }
+    ~BrokerService() {
+        ::kill(pid_, SIGTERM);
+        int status;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+
+private:
+    pid_t pid_ = -1;
+};
+
+BrokerService& broker_service() {
+    static BrokerService service;
+    return service;
+}
+
+void dbus_daemon_sdbus(benchmark::State& state) {
+    broker_service();
+    BusPtr bus = open_bus(config().bus);
+    for (int i = 0; i < 100; ++i) sdbus_ping(bus.get(), broker_service_name, i);
+    Samples s(state.max_iterations);
+    int64_t v = 0;
+    for (auto _ : state) timed(s, [&] { sdbus_ping(bus.get(), broker_service_name, ++v); });
+    s.report(state);
+}
+
+}  // namespace
+
+void register_baselines() {
+    const auto& c = config();
+    benchmark::RegisterBenchmark("baseline/raw_socketpair", raw_socketpair)
+        ->Arg(8)->Iterations(c.calls)->Unit(benchmark::kMicrosecond)->UseRealTime();
+    for (int64_t size : {int64_t{64}, int64_t{4} << 10, int64_t{64} << 10, int64_t{1} << 20}) {
+        int64_t n = std::clamp<int64_t>(c.payload_budget / size, 1, c.calls);
+        benchmark::RegisterBenchmark("baseline/raw_socketpair_copy", raw_socketpair)
+            ->Arg(size)->Iterations(n)->Unit(benchmark::kMicrosecond)->UseRealTime();
+    }
+    benchmark::RegisterBenchmark("baseline/posix_spawn_true", posix_spawn_true)
+        ->Iterations(c.spawns)->Unit(benchmark::kMicrosecond)->UseRealTime();
+    benchmark::RegisterBenchmark("baseline/dbus_daemon_sdbus", dbus_daemon_sdbus)
+        ->Iterations(c.calls)->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
+}  // namespace offshoot::bench
