@@ -175,7 +175,7 @@ std::string cpp_identifier(std::string_view name, const std::string& fallback) {
     if (name.empty()) return fallback;
     std::string out;
     for (size_t i = 0; i < name.size(); ++i) out += is_name_char(name[i], false) ? name[i] : '_';
-    if (out[0] >= '0' && out[0] <= '9') out.insert(0, "_");
+    if (out[0] >= '0' && out[0] <= '9') out.insert(out.begin(), '_');
     if (keywords().count(out)) out += '_';
     return out;
 }
