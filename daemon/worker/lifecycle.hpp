@@ -45,9 +45,9 @@ public:
     void watch_signals();
     // Before READY, after start(): a loop's begin(). Throws StartupError("begin", …).
     void before_ready();
-    // After READY: starts the task's thread or schedules the loop's first iteration. Throws
-    // StartupError("run", …) when the thread or the timer cannot be created (the supervisor
-    // then sees an exit with status 1 and no READY-less failure: it was ready).
+    // After READY: starts the task's thread, or runs the loop's first iteration and arms the
+    // timer of the next. Throws StartupError("run", …) when the thread or the timer cannot be
+    // created; READY has gone out by then, so the supervisor sees an exit with status 1.
     void after_ready();
     // Called once sd_event_loop returned: makes sure no run() is still going (joins it).
     void finish();

@@ -1,8 +1,8 @@
 // lifecycle_stop_mode_test.cpp — stop mode "wait" for an instance that has no work of its own
 // to finish (a plain object, neither task nor loop): there is nothing to wait for, so Stop must
 // still end it. The worker's side of the contract: SIGTERM in wait mode stops a plain object at
-// once (lifecycle.hpp). offshootd must therefore send SIGTERM in wait mode too (the worker
-// decides whether to wait), and still bound the wait with the stop timeout.
+// once (daemon/worker/lifecycle.hpp); offshootd's: it sends SIGTERM in wait mode too (the
+// worker decides whether to wait) and bounds every Stop with the stop timeout.
 #include "lifecycle_support.hpp"
 
 namespace offshoot::test {
