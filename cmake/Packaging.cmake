@@ -33,6 +33,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libsystemd0 (>= 252), libsdbus-c++1 (>= 1.2.0), libcap-ng0, libinih1, libfmt9, libexpat1, libseccomp2, dbus")
+if(OFFSHOOT_SANITIZE)  # a test build: its binaries need the sanitizers' runtimes
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libasan8, libubsan1")
+endif()
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 
 # Maintainer scripts: make systemd and the system bus see the new unit, activation file and

@@ -22,8 +22,8 @@ packages=(
   procps                              # ps, pgrep for debugging test failures
   passwd                              # the nobody/nogroup accounts the tests spawn as
   python3                             # the benchmark's Python peer
-  # later: sanitizer and fuzzing builds
-  clang
+  # the sanitize and fuzz stages of scripts/test.sh (GCC's ASan/UBSan runtimes come with g++)
+  clang libclang-rt-14-dev          # libFuzzer and the sanitizer runtimes (only recommended by clang)
 )
 
 missing=()

@@ -1,36 +1,78 @@
 #!/usr/bin/env bash
-# test.sh — the test command: installs what is missing, builds, and runs every test with ctest.
+# test.sh — the test command: installs what is missing, builds, and runs every test. What CI
+# runs (.ci/run), in three stages, each in a build directory of its own:
 #
-#   scripts/test.sh              build/ (RelWithDebInfo)
-#   scripts/test.sh --sanitize   build-asan/ with AddressSanitizer + UBSan (-DOFFSHOOT_SANITIZE=ON)
-#   scripts/test.sh --build-dir=DIR   another build directory
-#   scripts/test.sh … -- ARGS    extra ctest arguments, e.g. -- -R Counter
+#   plain      build/       RelWithDebInfo with GCC; ctest (unit, worker, integration,
+#                           security, lifecycle, reliability, systemd, SDK, bench smoke)
+#   sanitize   build-asan/  the same suite again with AddressSanitizer + UBSan
+#                           (-DOFFSHOOT_SANITIZE=ON); any report, leaks included, fails it
+#   fuzz       build-fuzz/  clang + libFuzzer: every fuzz target once over its checked-in
+#                           corpus and crash reproducers (scripts/fuzz.sh --regression)
 #
-# The exit status is ctest's. Most tests spawn instances as other users, so run as root.
+#   scripts/test.sh                   all three stages (a failed stage doesn't stop the others)
+#   scripts/test.sh --stage=NAME      one stage (repeatable): plain, sanitize or fuzz
+#   scripts/test.sh --sanitize        the same as --stage=sanitize
+#   scripts/test.sh --build-dir=DIR   another build directory (with exactly one of plain/sanitize)
+#   scripts/test.sh … -- ARGS         extra ctest arguments, e.g. -- -R Counter
+#
+# The exit status is 0 only if every stage passed. Most tests spawn instances as other users
+# and start systemd in a namespace, so run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 self=scripts/test.sh
 
 build=""
-sanitize=OFF
+stages=()
 ctest_args=()
 while (($#)); do
   case "$1" in
-    --sanitize) sanitize=ON ;;
+    --sanitize) stages+=(sanitize) ;;
+    --stage=plain|--stage=sanitize|--stage=fuzz) stages+=("${1#*=}") ;;
     --build-dir=*) build="${1#*=}" ;;
     --) shift; ctest_args=("$@"); break ;;
-    -h|--help) sed -n '2,9p' "$self"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$self"; exit 0 ;;
     *) echo "test.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
-
-if [[ -z "$build" ]]; then
-  if [[ "$sanitize" == ON ]]; then build=build-asan; else build=build; fi
+((${#stages[@]})) || stages=(plain sanitize fuzz)
+if [[ -n "$build" && ${#stages[@]} -ne 1 ]]; then
+  echo "test.sh: --build-dir needs exactly one --stage (plain or sanitize)" >&2
+  exit 2
 fi
 
 bash scripts/deps.sh
-# OFFSHOOT_SANITIZE is always given, so a build directory never keeps a stale setting.
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOFFSHOOT_SANITIZE="$sanitize"
-cmake --build "$build" -j2
-exec ctest --test-dir "$build" --output-on-failure -j2 "${ctest_args[@]}"
+
+# In the sanitize stage a report ends the reporting process with a non-zero status: a test
+# binary's fails its test, offshootd's fails the TestDaemon that ran it, a worker's shows in its
+# Exited status and in offshootd's log, which the test harness scans (test_daemon.cpp).
+# LeakSanitizer runs at every process's exit. (Workers get their own settings: their
+# environment is built from scratch, see daemon/worker/main.cpp.)
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+run_ctest_build() {  # DIR SANITIZE
+  local dir=$1 sanitize=$2
+  # OFFSHOOT_SANITIZE is always given, so a build directory never keeps a stale setting.
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOFFSHOOT_SANITIZE="$sanitize" &&
+    cmake --build "$dir" -j2 &&
+    ctest --test-dir "$dir" --output-on-failure -j2 "${ctest_args[@]}"
+}
+
+results=()
+status=0
+for stage in "${stages[@]}"; do
+  start=$SECONDS
+  echo "=== test.sh: stage $stage"
+  case "$stage" in
+    plain) run_ctest_build "${build:-build}" OFF ;;
+    sanitize) run_ctest_build "${build:-build-asan}" ON ;;
+    fuzz) bash scripts/fuzz.sh --regression ;;
+  esac && rc=0 || rc=$?
+  ((rc == 0)) || status=1
+  results+=("$(printf '%-9s %-6s %5d s' "$stage" "$([[ $rc == 0 ]] && echo passed || echo FAILED)" $((SECONDS - start)))")
+done
+
+echo "=== test.sh: summary"
+printf '  %s\n' "${results[@]}"
+exit $status

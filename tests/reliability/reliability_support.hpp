@@ -30,6 +30,18 @@ inline long rss_kib(pid_t pid) {
     return it == fields->end() ? 0 : std::atol(it->second.c_str());
 }
 
+// The bound on offshootd's RSS growth over a test: `plain` KiB, or in the sanitizer build that
+// plus AddressSanitizer's quarantine (256 MiB by default) — freed memory waits there before it
+// is reused, so RSS grows by up to that much without any leak. Leaks are LeakSanitizer's to
+// find in that build: it runs when offshootd exits and fails the exit status TestDaemon checks.
+inline long rss_growth_bound_kib(long plain) {
+#if defined(__SANITIZE_ADDRESS__)
+    return plain + 256L * 1024 + 16L * 1024;
+#else
+    return plain;
+#endif
+}
+
 // A measured figure that is not a duration, printed for the log and the closing note.
 inline void report_value(const std::string& what, double value, const char* unit) {
     std::printf("[  FIGURE  ] %s: %.1f %s\n", what.c_str(), value, unit);

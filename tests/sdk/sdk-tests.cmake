@@ -10,7 +10,10 @@ target_link_libraries(offshoot-sdk-tests PRIVATE
 target_compile_definitions(offshoot-sdk-tests PRIVATE
   OFFSHOOT_TEST_BINARY_DIR="${CMAKE_BINARY_DIR}"
   OFFSHOOT_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-  OFFSHOOT_TEST_LIBDIR="${CMAKE_INSTALL_LIBDIR}")
+  OFFSHOOT_TEST_LIBDIR="${CMAKE_INSTALL_LIBDIR}"
+  # An out-of-tree program linking a sanitized liboffshoot-client must be sanitized too (the
+  # ASan runtime has to come first in its library list).
+  OFFSHOOT_TEST_SANITIZE_FLAGS="$<$<BOOL:${OFFSHOOT_SANITIZE}>:-fsanitize=address,undefined>")
 # What the staged tree must hold is built first (the rest of `all` is needed by
 # `cmake --install` too: run this after a full build, as ctest is).
 foreach(_dep offshootd offshoot-worker offshootctl offshoot-adaptorgen offshoot-client offshoot-worker-lib)

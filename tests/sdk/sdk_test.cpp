@@ -53,6 +53,10 @@ const fs::path& greeter_build() {
         const fs::path b = work_dir() / "greeter-build";
         must(run({"cmake", "-S", std::string(OFFSHOOT_TEST_SOURCE_DIR) + "/examples/out-of-tree", "-B", b.string(),
                   "-DCMAKE_PREFIX_PATH=" + staged_prefix().string(), "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+                  std::string("-DCMAKE_CXX_FLAGS=") + OFFSHOOT_TEST_SANITIZE_FLAGS,
+                  std::string("-DCMAKE_EXE_LINKER_FLAGS=") + OFFSHOOT_TEST_SANITIZE_FLAGS,
+                  std::string("-DCMAKE_SHARED_LINKER_FLAGS=") + OFFSHOOT_TEST_SANITIZE_FLAGS,
+                  std::string("-DCMAKE_MODULE_LINKER_FLAGS=") + OFFSHOOT_TEST_SANITIZE_FLAGS,
                   // Nothing but the staged prefix may provide the package.
                   "-DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF", "-DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF"},
                  120s),
