@@ -102,7 +102,7 @@ void release_shared_echo();  // before exit, while the client library's threads 
 // Registration, one function per area (main.cpp calls them in this order).
 void register_baselines();
 void register_calls();
-void register_fast_bytes();  // the proposed ay fast path (fast_bytes.cpp)
+void register_elementwise_bytes();  // ay through sdbus-c++'s own templates (elementwise_bytes.cpp)
 void register_spawn();
 void register_scale();
 

@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
 
     register_baselines();
     register_calls();
-    register_fast_bytes();
+    register_elementwise_bytes();
     register_spawn();
     register_scale();
     benchmark::RunSpecifiedBenchmarks();

@@ -6,6 +6,7 @@
 set(_client_tests_dir "${CMAKE_CURRENT_LIST_DIR}")
 
 add_executable(offshoot-client-unit-tests
+  ${_client_tests_dir}/arrays_test.cpp
   ${_client_tests_dir}/spawn_options_test.cpp
   ${_client_tests_dir}/empty_instance_test.cpp)
 target_compile_options(offshoot-client-unit-tests PRIVATE ${OFFSHOOT_WARNINGS})
@@ -21,11 +22,11 @@ add_executable(offshoot-client-tests
 target_compile_options(offshoot-client-tests PRIVATE ${OFFSHOOT_WARNINGS})
 target_link_libraries(offshoot-client-tests PRIVATE
   offshoot-client offshoot-test-harness GTest::gmock GTest::gtest_main)
-foreach(_xml Counter Identity Faulty Sleeper Ticker)
+foreach(_xml Counter Echo Identity Faulty Sleeper Ticker)
   offshoot_add_proxy(offshoot-client-tests ${OFFSHOOT_XML_DIR}/org.offshoot1.example.${_xml}.xml)
 endforeach()
 # Building the tests builds what they run (offshootd finds its worker and plugins by itself).
-foreach(_dep offshootd offshoot-worker counter identity faulty sleeper ticker)
+foreach(_dep offshootd offshoot-worker counter echo identity faulty sleeper ticker)
   if(TARGET ${_dep})
     add_dependencies(offshoot-client-tests ${_dep})
   endif()

@@ -8,7 +8,7 @@
 //
 // Threads: a Supervisor runs its bus connection's event loop on a thread of its own (it
 // delivers the Exited signals behind Instance::on_exit); every Connected<P> runs one for its
-// private connection. Calls may be made from any thread.
+// private connection (unless made with offshoot::calls_only). Calls may be made from any thread.
 #pragma once
 
 #include <chrono>
@@ -91,6 +91,12 @@ public:
     Connected<P> proxy(Extra&&... extra) const {
         return Connected<P>(open_private_connection(), names::object_name, names::object_path,
                             std::forward<Extra>(extra)...);
+    }
+    // The same without an event-loop thread: faster synchronous calls, no signals (calls_only_t).
+    template <class P, class... Extra>
+    Connected<P> proxy(calls_only_t, Extra&&... extra) const {
+        return Connected<P>(calls_only, open_private_connection(), names::object_name,
+                            names::object_path, std::forward<Extra>(extra)...);
     }
 
 private:

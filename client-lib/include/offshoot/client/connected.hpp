@@ -1,5 +1,6 @@
 // offshoot/client/connected.hpp — a generated sdbus-c++ proxy on a connection of its own, with the
-// connection's event loop running so that the proxy receives signals.
+// connection's event loop running so that the proxy receives signals — or, with calls_only,
+// without one, for the fastest synchronous calls.
 //
 // This is how a client talks to an instance: over the instance's PRIVATE peer-to-peer address,
 // not through a bus broker. Instance::proxy<P>() (client.hpp) builds one of these; connect<P>()
@@ -26,6 +27,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "offshoot/client/arrays.hpp"
 #include "offshoot/client/names.hpp"
 
 namespace offshoot {
@@ -52,8 +54,26 @@ private:
     std::thread thread_;
 };
 
-// Owns a connection, a proxy P on it and the connection's event-loop thread, and tears them
-// down in the one safe order: loop (no more callbacks) → proxy → connection.
+// Asks for a Connected<P> without an event-loop thread: pass offshoot::calls_only first to
+// Connected's constructor, connect<P>() or Instance::proxy<P>().
+//
+// With a loop thread (the default), sdbus-c++ sends a synchronous call from the caller's thread
+// and the loop thread receives the reply and wakes the caller: two thread switches per call.
+// Without one, the caller's thread sends and receives the reply itself (sd_bus_call) — about
+// 40 % less time per round trip (bench/RESULTS.md, section 1). The price: nothing reads the
+// connection between calls, so signals are not delivered and asynchronous calls
+// (callMethodAsync) are not answered unless the user runs the connection's loop
+// (connection().processPendingRequest() or enterEventLoop()); disconnected() stays false and a
+// call on a broken connection throws sdbus::Error. Calls from several threads on one such
+// proxy are serialized, and sdbus-c++ 1.2 makes the waiting thread spin (a try_lock loop in
+// Connection::tryCallMethodSynchronously): give each calling thread a calls-only proxy of its own.
+struct calls_only_t {
+    explicit calls_only_t() = default;
+};
+inline constexpr calls_only_t calls_only{};
+
+// Owns a connection, a proxy P on it and the connection's event-loop thread (unless calls_only),
+// and tears them down in the one safe order: loop (no more callbacks) → proxy → connection.
 // Signal handlers of P run on the loop thread; calls may be made from any thread.
 template <class P>
 class Connected {
@@ -63,10 +83,17 @@ public:
     template <class... Extra>
     Connected(std::unique_ptr<sdbus::IConnection> connection, std::string destination,
               std::string object_path, Extra&&... extra)
+        : Connected(calls_only, std::move(connection), std::move(destination), std::move(object_path),
+                    std::forward<Extra>(extra)...) {
+        loop_ = std::make_unique<EventLoopThread>(*connection_);
+    }
+
+    template <class... Extra>
+    Connected(calls_only_t, std::unique_ptr<sdbus::IConnection> connection, std::string destination,
+              std::string object_path, Extra&&... extra)
         : connection_(std::move(connection)),
           proxy_(std::make_unique<P>(*connection_, std::move(destination), std::move(object_path),
-                                     std::forward<Extra>(extra)...)),
-          loop_(std::make_unique<EventLoopThread>(*connection_)) {}
+                                     std::forward<Extra>(extra)...)) {}
 
     Connected(Connected&&) noexcept = default;
     Connected& operator=(Connected&& other) noexcept {
@@ -91,8 +118,11 @@ public:
     P* operator->() const noexcept { return proxy_.get(); }
     P& get() const noexcept { return *proxy_; }
     sdbus::IConnection& connection() const noexcept { return *connection_; }
-    // True once the peer has gone away (the instance's process ended).
+    // True once the peer has gone away (the instance's process ended); always false with
+    // calls_only (nothing watches the connection).
     [[nodiscard]] bool disconnected() const noexcept { return loop_ && loop_->disconnected(); }
+    // False with calls_only.
+    [[nodiscard]] bool has_event_loop() const noexcept { return loop_ != nullptr; }
 
 private:
     std::unique_ptr<sdbus::IConnection> connection_;
@@ -108,6 +138,13 @@ std::unique_ptr<sdbus::IConnection> open_connection(const std::string& address);
 template <class P, class... Extra>
 Connected<P> connect(const std::string& address, Extra&&... extra) {
     return Connected<P>(open_connection(address), names::object_name, names::object_path,
+                        std::forward<Extra>(extra)...);
+}
+
+// The same without an event-loop thread (see calls_only_t).
+template <class P, class... Extra>
+Connected<P> connect(calls_only_t, const std::string& address, Extra&&... extra) {
+    return Connected<P>(calls_only, open_connection(address), names::object_name, names::object_path,
                         std::forward<Extra>(extra)...);
 }
 
