@@ -195,9 +195,7 @@ void Daemon::begin_shutdown() {
 }
 
 void Daemon::maybe_finish_shutdown() {
-    if (!shutting_down_) return;
-    for (auto& [id, i] : instances_)
-        if (i->has_process()) return;
+    if (!shutting_down_ || running_ > 0) return;
     sd_event_exit(event_.get(), 0);
 }
 
@@ -238,6 +236,9 @@ int Daemon::run() {
     sd_event_add_defer(event_.get(), &s, on_deferred_removal, this);
     removal_source_.reset(s);
     sd_event_source_set_enabled(s, SD_EVENT_OFF);
+    sd_event_add_defer(event_.get(), &s, on_status_due, this);
+    status_source_.reset(s);
+    sd_event_source_set_enabled(s, SD_EVENT_OFF);
 
     int r = sd_bus_request_name(bus_.get(), bus_name, 0);
     if (r < 0) fail(error_name::failed, "cannot own {}: {}", bus_name, errno_text(r));
@@ -277,6 +278,7 @@ Instance* Daemon::find_instance(const char* path) {
 void Daemon::export_instance(Instance& i) {
     // `exported_` is private to Instance; the friend-free way is to let the instance flag it.
     i.mark_exported();
+    ++exported_;
     int r = sd_bus_emit_object_added(bus_.get(), i.path().c_str());
     if (r < 0) log::debug("cannot emit InterfacesAdded for {}: {}", i.path(), errno_text(r));
     instances_changed();
@@ -286,10 +288,13 @@ void Daemon::remove_instance(Instance& i) {
     auto it = instances_.find(i.id());
     if (it == instances_.end()) return;
     if (i.exported()) {
+        --exported_;
         int r = sd_bus_emit_object_removed(bus_.get(), i.path().c_str());
         if (r < 0) log::debug("cannot emit InterfacesRemoved for {}: {}", i.path(), errno_text(r));
     }
     // Destroyed after the current dispatch: we may be inside one of its own callbacks.
+    if (auto owned = handles_by_owner_.find(i.spec().owner.uid); owned != handles_by_owner_.end() && --owned->second == 0)
+        handles_by_owner_.erase(owned);
     doomed_.push_back(std::move(it->second));
     instances_.erase(it);
     sd_event_source_set_enabled(removal_source_.get(), SD_EVENT_ONESHOT);
@@ -303,27 +308,36 @@ int Daemon::on_deferred_removal(sd_event_source*, void* userdata) {
     return 0;
 }
 
-uint32_t Daemon::running_count() const {
-    uint32_t n = 0;
-    for (auto& [id, i] : instances_) n += i->has_process();
-    return n;
+void Daemon::process_count_changed(uid_t uid, bool started) {
+    if (started) {
+        ++running_;
+        ++running_by_uid_[uid];
+        return;
+    }
+    --running_;
+    if (auto it = running_by_uid_.find(uid); it != running_by_uid_.end() && --it->second == 0)
+        running_by_uid_.erase(it);
 }
 
 void Daemon::instances_changed() {
-    int r = sd_bus_emit_properties_changed(bus_.get(), supervisor_path, supervisor_interface, "InstanceCount", nullptr);
-    if (r < 0) log::debug("cannot emit PropertiesChanged for InstanceCount: {}", errno_text(r));
-    update_status();
+    if (exported_ != last_emitted_count_) {
+        last_emitted_count_ = exported_;
+        int r = sd_bus_emit_properties_changed(bus_.get(), supervisor_path, supervisor_interface, "InstanceCount", nullptr);
+        if (r < 0) log::debug("cannot emit PropertiesChanged for InstanceCount: {}", errno_text(r));
+    }
+    // One STATUS= per loop iteration, however many changes it saw.
+    if (status_source_) sd_event_source_set_enabled(status_source_.get(), SD_EVENT_ONESHOT);
     maybe_finish_shutdown();
 }
 
+int Daemon::on_status_due(sd_event_source*, void* userdata) {
+    static_cast<Daemon*>(userdata)->update_status();
+    return 0;
+}
+
 void Daemon::update_status() {
-    std::set<uid_t> users;
-    uint32_t running = 0;
-    for (auto& [id, i] : instances_)
-        if (i->has_process()) {
-            ++running;
-            users.insert(i->spec().uid);
-        }
+    const uint32_t running = running_;
+    const auto& users = running_by_uid_;
     auto status = shutting_down_
         ? fmt::format("STATUS=Stopping: {} instance{} still running", running, running == 1 ? "" : "s")
         : fmt::format("STATUS={} instance{} running ({} user{}), {} handle{}", running,

@@ -71,7 +71,10 @@ public:
     // Used by the method handlers.
     Caller caller_of(sd_bus_message* m);
     void spawn(sd_bus_message* m, SpawnRequest req);
-    uint32_t running_count() const;
+    uint32_t running_count() const { return running_; }
+    uint32_t exported_count() const { return exported_; }
+    // From Instance::set_pid: a process of `uid` started (true) or ended (false).
+    void process_count_changed(uid_t uid, bool started);
 
     // Bus-name tracking for tie-to-caller and handle clean-up.
     void watch_owner(const std::string& unique_name);
@@ -84,6 +87,7 @@ private:
     void begin_shutdown();
     void maybe_finish_shutdown();
     void update_status();
+    static int on_status_due(sd_event_source* s, void* userdata);
     static int on_signal(sd_event_source* s, const struct signalfd_siginfo* si, void* userdata);
     static int on_name_owner_changed(sd_bus_message* m, void* userdata, sd_bus_error* e);
     static int on_deferred_removal(sd_event_source* s, void* userdata);
@@ -92,7 +96,7 @@ private:
     EventPtr event_;
     BusPtr bus_;
     std::vector<SlotPtr> slots_;
-    EventSourcePtr sigterm_, sigint_, removal_source_;
+    EventSourcePtr sigterm_, sigint_, removal_source_, status_source_;
     // Quotas: the spawn rate of each non-root caller uid.
     void check_quota(const Caller& caller);
     std::map<uid_t, RateLimiter> rate_limiters_;
@@ -111,6 +115,13 @@ private:
     uint64_t next_id_ = 1;
     bool shutting_down_ = false;
     std::string last_status_;
+    // Kept up to date by every change rather than counted on demand: with n instances, a
+    // walk per Spawn, Stop or property read made n spawns cost O(n²) (bench/RESULTS.md, scale).
+    uint32_t running_ = 0;                          // instances with a process
+    std::map<uid_t, uint32_t> running_by_uid_;      // the same per target uid (STATUS=)
+    uint32_t exported_ = 0;                         // handles on the bus (InstanceCount)
+    uint32_t last_emitted_count_ = UINT32_MAX;      // InstanceCount last announced
+    std::map<uid_t, uint32_t> handles_by_owner_;    // handles per owner uid (MaxInstancesPerUser=)
 };
 
 }  // namespace offshoot

@@ -177,7 +177,7 @@ void Instance::launch(MessagePtr reply) {
     listen_fd.reset();
     theirs.reset();
 
-    pid_ = child.pid;
+    set_pid(child.pid);
     launching_ = true;
     stop_requested_ = timed_out_ = false;
     fail_step_.clear();
@@ -192,7 +192,7 @@ void Instance::launch(MessagePtr reply) {
         ::kill(pid_, SIGKILL);
         siginfo_t si{};
         ::waitid(P_PID, static_cast<id_t>(pid_), &si, WEXITED);
-        pid_ = 0;
+        set_pid(0);
         launching_ = false;
         ::unlink(socket_path_.c_str());
         launch_reply_.reset();
@@ -328,8 +328,13 @@ void Instance::send_signal(int sig) {
     if (r < 0 && r != -ESRCH) log::warning("instance {}: cannot send signal {}: {}", id_, sig, errno_text(r));
 }
 
+void Instance::set_pid(pid_t pid) {
+    if ((pid_ > 0) != (pid > 0)) daemon_.process_count_changed(spec_.uid, pid > 0);
+    pid_ = pid;
+}
+
 void Instance::cleanup_process() {
-    pid_ = 0;
+    set_pid(0);
     child_source_.reset();  // safe inside its own callback: sd-event defers the free
     notify_source_.reset();
     notify_.reset();

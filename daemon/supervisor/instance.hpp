@@ -94,6 +94,8 @@ private:
     void emit_changed(std::initializer_list<const char*> props);
     void reply_waiters();
     void cleanup_process();
+    // Every change of pid_ goes through here: the daemon counts running processes per uid.
+    void set_pid(pid_t pid);
 
     Daemon& daemon_;
     uint64_t id_;

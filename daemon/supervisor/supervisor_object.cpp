@@ -117,9 +117,7 @@ int property_version(sd_bus*, const char*, const char*, const char*, sd_bus_mess
 
 int property_instance_count(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply,
                             void* userdata, sd_bus_error*) {
-    uint32_t n = 0;
-    for (auto& [id, i] : self(userdata).instances()) n += i->exported();
-    return sd_bus_message_append(reply, "u", n);
+    return sd_bus_message_append(reply, "u", self(userdata).exported_count());
 }
 
 // Every method is callable by anyone on the bus: offshootd authorizes each request itself
@@ -177,8 +175,8 @@ void Daemon::check_quota(const Caller& caller) {
         fail(error_name::limit_exceeded, "offshootd holds {} instance handles, its limit (MaxInstances=)",
              instances_.size());
     if (caller.uid == 0) return;  // root is trusted with the daemon itself
-    size_t owned = 0;
-    for (auto& [id, i] : instances_) owned += i->spec().owner.uid == caller.uid;
+    const auto it_owned = handles_by_owner_.find(caller.uid);
+    const uint32_t owned = it_owned == handles_by_owner_.end() ? 0 : it_owned->second;
     if (owned >= lim.max_instances_per_user)
         fail(error_name::limit_exceeded,
              "uid {} holds {} instance handles, its limit (MaxInstancesPerUser=); release finished ones",
@@ -260,6 +258,7 @@ void Daemon::spawn(sd_bus_message* m, SpawnRequest req) {
     auto inst = std::make_unique<Instance>(*this, id, std::move(spec));
     Instance& ref = *inst;
     instances_.emplace(id, std::move(inst));
+    ++handles_by_owner_[ref.spec().owner.uid];
     // Watched for every instance: tied ones stop when their owner goes, and finished handles
     // are forgotten then.
     watch_owner(caller.unique_name);
