@@ -80,6 +80,30 @@ std::vector<std::string_view> syscall_group_names() {
     return out;
 }
 
+namespace {
+
+// The numbers of a group's system calls on this architecture, resolved once per process:
+// libseccomp's name lookup is a linear search, and a filter may name @system-service (≈ 170
+// calls) several times.
+const std::vector<int>* resolved_group(std::string_view name) {
+    static const auto resolved = [] {
+        std::map<std::string_view, std::vector<int>> out;
+        for (const auto& [group, parts] : groups()) {
+            auto& nrs = out[group];
+            for (const Names* part : parts)
+                for (auto n : *part) {
+                    int nr = seccomp_syscall_resolve_name(std::string(n).c_str());
+                    if (nr != __NR_SCMP_ERROR && nr >= 0) nrs.push_back(nr);
+                }
+        }
+        return out;
+    }();
+    auto it = resolved.find(name);
+    return it == resolved.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
 std::optional<std::set<int>> resolve_syscall_filter(const std::vector<std::string>& tokens,
                                                     std::string& error) {
     std::set<int> allowed;
@@ -87,16 +111,13 @@ std::optional<std::set<int>> resolve_syscall_filter(const std::vector<std::strin
         std::string_view t = raw;
         const bool remove = !t.empty() && t[0] == '~';
         if (remove) t.remove_prefix(1);
-        std::vector<int> nrs;
+        std::vector<int> single;
+        const std::vector<int>* nrs = &single;
         if (!t.empty() && t[0] == '@') {
-            auto g = syscall_group(t);
-            if (!g) {
+            nrs = resolved_group(t);
+            if (!nrs) {
                 error = "unknown system call group " + std::string(t);
                 return std::nullopt;
-            }
-            for (auto name : *g) {
-                int nr = seccomp_syscall_resolve_name(std::string(name).c_str());
-                if (nr != __NR_SCMP_ERROR && nr >= 0) nrs.push_back(nr);
             }
         } else {
             int nr = t.empty() ? __NR_SCMP_ERROR : seccomp_syscall_resolve_name(std::string(t).c_str());
@@ -104,12 +125,12 @@ std::optional<std::set<int>> resolve_syscall_filter(const std::vector<std::strin
                 error = "unknown system call " + std::string(t);
                 return std::nullopt;
             }
-            nrs.push_back(nr);
+            single.push_back(nr);
         }
-        for (int nr : nrs) {
-            if (remove) allowed.erase(nr);
-            else allowed.insert(nr);
-        }
+        if (remove)
+            for (int nr : *nrs) allowed.erase(nr);
+        else
+            allowed.insert(nrs->begin(), nrs->end());
     }
     for (auto name : always) {
         int nr = seccomp_syscall_resolve_name(std::string(name).c_str());

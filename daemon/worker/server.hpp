@@ -47,6 +47,8 @@ struct Connection {
     // bus client that receives anything before its Hello reply drops the connection (sd-bus
     // answers that with EIO), and a loop may emit while a client is still connecting.
     bool heard_from = false;
+    // A message arrived in this loop iteration: Server::on_drain reads on while more are there.
+    bool busy = false;
     bool closed = false;  // disconnected; freed by the server's reaper
 };
 
@@ -89,6 +91,7 @@ private:
     static int on_disconnected(sd_bus_message* m, void* userdata, sd_bus_error* error);
     static int on_incoming(sd_bus_message* m, void* userdata, sd_bus_error* error);
     static int on_reap(sd_event_source* s, void* userdata);
+    static int on_drain(sd_event_source* s, void* userdata);
 
     void accept_pending();
     void pause_accepting();
@@ -105,6 +108,7 @@ private:
     EventSourcePtr listen_source_;
     EventSourcePtr resume_source_;
     EventSourcePtr reap_source_;
+    EventSourcePtr drain_source_;
     std::vector<std::unique_ptr<Connection>> connections_;
 };
 
