@@ -18,6 +18,8 @@ namespace offshoot {
 namespace {
 
 constexpr int supervisor_nice = -10;
+// Below the bus (SD_EVENT_PRIORITY_NORMAL) and the workers' readiness and exit sources.
+constexpr int launch_priority = SD_EVENT_PRIORITY_NORMAL + 10;
 
 // WatchdogSec= on the unit: systemd expects WATCHDOG=1 within each interval. The ping comes
 // from a timer on the one event loop, at half the interval, so a loop that hangs (a handler
@@ -178,6 +180,7 @@ void Daemon::begin_shutdown() {
     }
     shutting_down_ = true;
     (void)sd_notify(0, "STOPPING=1\nSTATUS=Stopping all instances");
+    drop_queued_launches(error_name::shutting_down, "offshootd is shutting down");
     // Give up the name first so no new Spawn arrives while we wind down.
     (void)sd_bus_release_name(bus_.get(), bus_name);
     // In id order; each gets SIGTERM now (its class's stop() runs) and SIGKILL after its own
@@ -238,6 +241,10 @@ int Daemon::run() {
     sd_event_source_set_enabled(s, SD_EVENT_OFF);
     sd_event_add_defer(event_.get(), &s, on_status_due, this);
     status_source_.reset(s);
+    sd_event_source_set_enabled(s, SD_EVENT_OFF);
+    sd_event_add_defer(event_.get(), &s, on_launch_due, this);
+    launch_source_.reset(s);
+    sd_event_source_set_priority(s, launch_priority);
     sd_event_source_set_enabled(s, SD_EVENT_OFF);
 
     int r = sd_bus_request_name(bus_.get(), bus_name, 0);
@@ -305,6 +312,7 @@ int Daemon::on_deferred_removal(sd_event_source*, void* userdata) {
     auto& self = *static_cast<Daemon*>(userdata);
     self.doomed_.clear();
     self.doomed_watches_.clear();
+    self.doomed_slots_.clear();
     return 0;
 }
 
@@ -328,6 +336,54 @@ void Daemon::instances_changed() {
     // One STATUS= per loop iteration, however many changes it saw.
     if (status_source_) sd_event_source_set_enabled(status_source_.get(), SD_EVENT_ONESHOT);
     maybe_finish_shutdown();
+}
+
+int Daemon::on_launch_due(sd_event_source* s, void* userdata) {
+    auto& self = *static_cast<Daemon*>(userdata);
+    if (self.launch_queue_.empty()) {
+        sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        return 0;
+    }
+    QueuedLaunch q = std::move(self.launch_queue_.front());
+    self.launch_queue_.pop_front();
+    if (self.launch_queue_.empty()) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+    auto it = self.instances_.find(q.id);
+    if (it == self.instances_.end()) return 0;  // forgotten meanwhile (its caller went away)
+    Instance& i = *it->second;
+    // launch() answers the Spawn itself once the worker is ready or has failed; what it throws
+    // before a process exists is answered here, and leaves nothing behind.
+    MessagePtr m{sd_bus_message_ref(q.reply.get())};
+    int r = 0;
+    try {
+        i.launch(std::move(q.reply));
+        return 0;
+    } catch (const Error& e) {
+        r = sd_bus_reply_method_errorf(m.get(), e.getName().c_str(), "%s", e.getMessage().c_str());
+    } catch (const std::exception& e) {
+        log::error("unexpected failure launching instance {}: {}", i.id(), e.what());
+        r = sd_bus_reply_method_errorf(m.get(), error_name::failed, "%s", e.what());
+    }
+    if (r < 0) log::debug("cannot answer Spawn: {}", errno_text(r));
+    self.remove_instance(i);
+    return 0;
+}
+
+void Daemon::drop_queued_launches(const char* error, const char* message) {
+    for (auto& q : caller_queries_) {
+        int r = sd_bus_reply_method_errorf(q.call.get(), error, "%s", message);
+        if (r < 0) log::debug("cannot answer Spawn: {}", errno_text(r));
+        doomed_slots_.push_back(std::move(q.slot));  // (never from inside its own callback here)
+    }
+    caller_queries_.clear();
+    if (removal_source_) sd_event_source_set_enabled(removal_source_.get(), SD_EVENT_ONESHOT);
+    auto queue = std::move(launch_queue_);
+    launch_queue_.clear();
+    for (auto& q : queue) {
+        int r = sd_bus_reply_method_errorf(q.reply.get(), error, "%s", message);
+        if (r < 0) log::debug("cannot answer Spawn: {}", errno_text(r));
+        if (auto it = instances_.find(q.id); it != instances_.end()) remove_instance(*it->second);
+    }
+    if (launch_source_) sd_event_source_set_enabled(launch_source_.get(), SD_EVENT_OFF);
 }
 
 int Daemon::on_status_due(sd_event_source*, void* userdata) {
@@ -398,6 +454,15 @@ void Daemon::owner_gone(const std::string& name) {
     for (auto& [id, i] : instances_)
         if (i->spec().owner.unique_name == name) owned.push_back(i.get());
     for (auto* i : owned) i->owner_vanished();
+    // A queued Spawn of a tied instance whose caller has gone: nothing to start it for.
+    std::erase_if(launch_queue_, [&](QueuedLaunch& q) {
+        auto it = instances_.find(q.id);
+        if (it == instances_.end()) return true;
+        Instance& i = *it->second;
+        if (i.spec().owner.unique_name != name || !i.spec().tie_to_caller) return false;
+        remove_instance(i);
+        return true;
+    });
     doomed_watches_.push_back(std::move(watch));
     sd_event_source_set_enabled(removal_source_.get(), SD_EVENT_ONESHOT);
 }

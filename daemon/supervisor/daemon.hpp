@@ -12,6 +12,8 @@
 #include "offshoot/common/class_config.hpp"
 #include "offshoot/common/sd_ptr.hpp"
 
+#include <deque>
+#include <list>
 #include <map>
 #include <set>
 #include <memory>
@@ -70,6 +72,7 @@ public:
 
     // Used by the method handlers.
     Caller caller_of(sd_bus_message* m);
+    // Spawn and SpawnWithOptions: answers `m` later (when the worker is ready or has failed).
     void spawn(sd_bus_message* m, SpawnRequest req);
     uint32_t running_count() const { return running_; }
     uint32_t exported_count() const { return exported_; }
@@ -88,6 +91,12 @@ private:
     void maybe_finish_shutdown();
     void update_status();
     static int on_status_due(sd_event_source* s, void* userdata);
+    static int on_launch_due(sd_event_source* s, void* userdata);
+    // Answers every queued Spawn with `error` and forgets its instance (shutdown).
+    void drop_queued_launches(const char* error, const char* message);
+    // The rest of spawn() once the caller is known.
+    void spawn_as(sd_bus_message* m, SpawnRequest req, const Caller& caller);
+    static int on_spawn_caller_known(sd_bus_message* reply, void* userdata, sd_bus_error* error);
     static int on_signal(sd_event_source* s, const struct signalfd_siginfo* si, void* userdata);
     static int on_name_owner_changed(sd_bus_message* m, void* userdata, sd_bus_error* e);
     static int on_deferred_removal(sd_event_source* s, void* userdata);
@@ -96,7 +105,25 @@ private:
     EventPtr event_;
     BusPtr bus_;
     std::vector<SlotPtr> slots_;
-    EventSourcePtr sigterm_, sigint_, removal_source_, status_source_;
+    EventSourcePtr sigterm_, sigint_, removal_source_, status_source_, launch_source_;
+    // Spawns that passed every check and wait for their fork (Daemon::spawn): launched one
+    // per loop iteration by a defer source of lower priority than the bus, so queued calls
+    // (ListInstances, Stop, property reads) are answered first and a burst of Spawns cannot
+    // hold them up behind its forks.
+    struct QueuedLaunch {
+        uint64_t id;
+        MessagePtr reply;
+    };
+    std::deque<QueuedLaunch> launch_queue_;
+    // Spawns whose caller's uid the bus has yet to tell (an asynchronous GetConnectionUnixUser:
+    // a synchronous query would stop the whole loop for a bus round trip per new caller).
+    struct CallerQuery {
+        Daemon* daemon;
+        MessagePtr call;
+        SpawnRequest request;
+        SlotPtr slot;
+    };
+    std::list<CallerQuery> caller_queries_;
     // Quotas: the spawn rate of each non-root caller uid.
     void check_quota(const Caller& caller);
     std::map<uid_t, RateLimiter> rate_limiters_;
@@ -112,6 +139,7 @@ private:
     };
     std::map<std::string, std::unique_ptr<OwnerWatch>> owner_watches_;
     std::vector<std::unique_ptr<OwnerWatch>> doomed_watches_;
+    std::vector<SlotPtr> doomed_slots_;
     uint64_t next_id_ = 1;
     bool shutting_down_ = false;
     std::string last_status_;

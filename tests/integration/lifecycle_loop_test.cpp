@@ -68,8 +68,9 @@ TEST_F(ATicker, TicksAtStartAndAfterEachDelayAtThoseSpacingsThenEndsWithSuccess)
 
     ASSERT_TRUE(process_peer_until(peer, [&] { return saw_tick(2); }, Deadline(5s)))
         << "ticks: " << ::testing::PrintToString(tick_numbers());
-    // Between iterations 2 and 3 (200 ms apart) the object answers, and has counted 2.
-    EXPECT_EQ(call_t(peer, kTickerInterface, "Count"), 2u);
+    // Between iterations the object answers, and has counted what it has done so far: 2, or 3
+    // if this call was slower than the 200 ms to the next iteration (a loaded machine).
+    EXPECT_THAT(call_t(peer, kTickerInterface, "Count"), ::testing::AllOf(::testing::Ge(2u), ::testing::Le(3u)));
     ASSERT_TRUE(process_peer_until(peer, [&] { return saw_tick(4); }, Deadline(5s)))
         << "ticks: " << ::testing::PrintToString(tick_numbers());
 
