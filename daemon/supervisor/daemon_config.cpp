@@ -20,7 +20,8 @@ template <class T>
 bool parse_number(std::string_view v, T& out, T lo, T hi) {
     T x{};
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-    if (ec != std::errc() || p != v.data() + v.size() || x < lo || x > hi) return false;
+    // Written so that NaN (from_chars accepts "nan") fails the range check too.
+    if (ec != std::errc() || p != v.data() + v.size() || !(x >= lo && x <= hi)) return false;
     out = x;
     return true;
 }

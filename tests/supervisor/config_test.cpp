@@ -101,6 +101,13 @@ TEST(TheDaemonConfig, HasDefaultsAndRefusesUnknownKeysAndBadValues) {
     EXPECT_FALSE(parse_daemon_config("[Daemon]\nMaxInstancesPerUsers=3\n", err));
     EXPECT_NE(err.find("unknown key"), std::string::npos);
     EXPECT_FALSE(parse_daemon_config("[Deamon]\nMaxInstances=3\n", err));
+    // Not numbers in range: NaN compares false with both bounds (a fuzz finding,
+    // tests/fuzz/crashes/fuzz-config/daemon-rate-per-second-nan), infinities, negatives.
+    for (const char* v : {"nan", "-nan", "NAN", "inf", "-inf", "infinity", "-1", "0", "1e7"}) {
+        err.clear();
+        EXPECT_FALSE(parse_daemon_config(std::string("[Daemon]\nSpawnRatePerSecond=") + v + "\n", err)) << v;
+        EXPECT_NE(err.find("SpawnRatePerSecond"), std::string::npos) << v << ": " << err;
+    }
 }
 
 TEST(ARateLimiter, AllowsABurstThenRefillsAtItsRate) {
