@@ -221,6 +221,32 @@ void Instance::launch(MessagePtr reply) {
                spec_.uid, spec_.gid, spec_.cwd, pid_);
 }
 
+bool Instance::parse_notification(std::string_view msg) {
+    bool ready = false;
+    size_t pos = 0;
+    while (pos < msg.size()) {
+        size_t nl = msg.find('\n', pos);
+        auto line = msg.substr(pos, nl == msg.npos ? msg.npos : nl - pos);
+        pos = nl == msg.npos ? msg.size() : nl + 1;
+        if (line == protocol::ready_message) ready = true;
+        else if (line.rfind("ERROR=", 0) == 0) fail_step_ = line.substr(6, 64);
+        else if (line.rfind("ERRNO=", 0) == 0) fail_errno_ = std::atoi(std::string(line.substr(6, 12)).c_str());
+        else if (line.rfind("MESSAGE=", 0) == 0) fail_message_ = line.substr(8, 1024);
+    }
+    return ready;
+}
+
+void Instance::drain_notifications() {
+    // The exit and the child's last words can be ready at once; sd-event may report the exit
+    // first. What the child said before it died is in the channel still: read it all.
+    char buf[protocol::max_message + 1];
+    for (int i = 0; notify_ && i < 16; ++i) {
+        ssize_t n = ::recv(notify_.get(), buf, protocol::max_message, MSG_DONTWAIT);
+        if (n <= 0) break;
+        (void)parse_notification({buf, static_cast<size_t>(n)});
+    }
+}
+
 int Instance::on_notify(sd_event_source*, int fd, uint32_t revents, void* userdata) {
     auto& self = *static_cast<Instance*>(userdata);
     char buf[protocol::max_message + 1];
@@ -232,19 +258,7 @@ int Instance::on_notify(sd_event_source*, int fd, uint32_t revents, void* userda
         self.notify_.reset();
         return 0;
     }
-    buf[n] = '\0';
-    std::string_view msg{buf, static_cast<size_t>(n)};
-    bool ready = false;
-    size_t pos = 0;
-    while (pos < msg.size()) {
-        size_t nl = msg.find('\n', pos);
-        auto line = msg.substr(pos, nl == msg.npos ? msg.npos : nl - pos);
-        pos = nl == msg.npos ? msg.size() : nl + 1;
-        if (line == protocol::ready_message) ready = true;
-        else if (line.rfind("ERROR=", 0) == 0) self.fail_step_ = line.substr(6, 64);
-        else if (line.rfind("ERRNO=", 0) == 0) self.fail_errno_ = std::atoi(std::string(line.substr(6, 12)).c_str());
-        else if (line.rfind("MESSAGE=", 0) == 0) self.fail_message_ = line.substr(8, 1024);
-    }
+    const bool ready = self.parse_notification({buf, static_cast<size_t>(n)});
     if (!ready || !self.launching_) return 0;
 
     // READY=1: the object is registered and callable.
@@ -348,6 +362,7 @@ void Instance::cleanup_process() {
 void Instance::process_exited(const siginfo_t& si) {
     const pid_t pid = pid_;
     const bool was_launching = launching_;
+    if (was_launching) drain_notifications();
     launching_ = false;
     cleanup_process();
 

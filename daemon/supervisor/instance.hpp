@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace offshoot {
@@ -82,6 +83,9 @@ public:
     void shutdown();
 
 private:
+    // The readiness channel's lines: READY=1 (returned), or a failed step's ERROR=/ERRNO=/MESSAGE=.
+    bool parse_notification(std::string_view msg);
+    void drain_notifications();
     static int on_notify(sd_event_source* s, int fd, uint32_t revents, void* userdata);
     static int on_child(sd_event_source* s, const siginfo_t* si, void* userdata);
     static int on_start_timeout(sd_event_source* s, uint64_t usec, void* userdata);
