@@ -181,8 +181,11 @@ void Daemon::begin_shutdown() {
     shutting_down_ = true;
     (void)sd_notify(0, "STOPPING=1\nSTATUS=Stopping all instances");
     drop_queued_launches(error_name::shutting_down, "offshootd is shutting down");
-    // Give up the name first so no new Spawn arrives while we wind down.
-    (void)sd_bus_release_name(bus_.get(), bus_name);
+    // Give up the name first so no new Spawn arrives while we wind down. Asynchronously: a
+    // synchronous call would block the loop, and the calls it read meanwhile would wait in
+    // sd-bus's queue behind the workers' exits.
+    int r = sd_bus_release_name_async(bus_.get(), nullptr, bus_name, nullptr, nullptr);
+    if (r < 0) log::debug("cannot release {}: {}", bus_name, errno_text(r));
     // In id order; each gets SIGTERM now (its class's stop() runs) and SIGKILL after its own
     // stop timeout. The service's TimeoutStopSec= must cover the longest of those.
     for (auto& [id, i] : instances_) {
@@ -199,7 +202,17 @@ void Daemon::begin_shutdown() {
 
 void Daemon::maybe_finish_shutdown() {
     if (!shutting_down_ || running_ > 0) return;
-    sd_event_exit(event_.get(), 0);
+    // Not at once: the loop's exit closes the bus (sd-bus's own exit handler), and calls that
+    // have reached us by now deserve their answer (ShuttingDown) rather than the bus's NoReply.
+    // The exit source runs below everything else, so the bus is drained first.
+    if (exit_source_) sd_event_source_set_enabled(exit_source_.get(), SD_EVENT_ONESHOT);
+    else sd_event_exit(event_.get(), 0);
+}
+
+int Daemon::on_exit_due(sd_event_source*, void* userdata) {
+    auto& self = *static_cast<Daemon*>(userdata);
+    if (self.shutting_down_ && self.running_ == 0) sd_event_exit(self.event_.get(), 0);
+    return 0;
 }
 
 int Daemon::run() {
@@ -245,6 +258,10 @@ int Daemon::run() {
     sd_event_add_defer(event_.get(), &s, on_launch_due, this);
     launch_source_.reset(s);
     sd_event_source_set_priority(s, launch_priority);
+    sd_event_source_set_enabled(s, SD_EVENT_OFF);
+    sd_event_add_defer(event_.get(), &s, on_exit_due, this);
+    exit_source_.reset(s);
+    sd_event_source_set_priority(s, SD_EVENT_PRIORITY_IDLE);
     sd_event_source_set_enabled(s, SD_EVENT_OFF);
 
     int r = sd_bus_request_name(bus_.get(), bus_name, 0);
@@ -369,13 +386,16 @@ int Daemon::on_launch_due(sd_event_source* s, void* userdata) {
 }
 
 void Daemon::drop_queued_launches(const char* error, const char* message) {
+    if (const std::size_t n = caller_queries_.size() + launch_queue_.size())
+        log::notice("answering {} Spawn call{} not started yet: {}", n, n == 1 ? "" : "s", message);
     for (auto& q : caller_queries_) {
         int r = sd_bus_reply_method_errorf(q.call.get(), error, "%s", message);
         if (r < 0) log::debug("cannot answer Spawn: {}", errno_text(r));
-        doomed_slots_.push_back(std::move(q.slot));  // (never from inside its own callback here)
+        // Cancelled now (we are never inside its callback here): the bus's answer, should it
+        // still come, must not find the query it was for gone.
+        q.slot.reset();
     }
     caller_queries_.clear();
-    if (removal_source_) sd_event_source_set_enabled(removal_source_.get(), SD_EVENT_ONESHOT);
     auto queue = std::move(launch_queue_);
     launch_queue_.clear();
     for (auto& q : queue) {
@@ -455,7 +475,7 @@ void Daemon::owner_gone(const std::string& name) {
         if (i->spec().owner.unique_name == name) owned.push_back(i.get());
     for (auto* i : owned) i->owner_vanished();
     // A queued Spawn of a tied instance whose caller has gone: nothing to start it for.
-    std::erase_if(launch_queue_, [&](QueuedLaunch& q) {
+    const std::size_t dropped = std::erase_if(launch_queue_, [&](QueuedLaunch& q) {
         auto it = instances_.find(q.id);
         if (it == instances_.end()) return true;
         Instance& i = *it->second;
@@ -463,6 +483,8 @@ void Daemon::owner_gone(const std::string& name) {
         remove_instance(i);
         return true;
     });
+    if (dropped)
+        log::info("dropped {} queued Spawn call{} of {}: the caller is gone", dropped, dropped == 1 ? "" : "s", name);
     doomed_watches_.push_back(std::move(watch));
     sd_event_source_set_enabled(removal_source_.get(), SD_EVENT_ONESHOT);
 }

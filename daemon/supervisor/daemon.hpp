@@ -92,6 +92,7 @@ private:
     void update_status();
     static int on_status_due(sd_event_source* s, void* userdata);
     static int on_launch_due(sd_event_source* s, void* userdata);
+    static int on_exit_due(sd_event_source* s, void* userdata);
     // Answers every queued Spawn with `error` and forgets its instance (shutdown).
     void drop_queued_launches(const char* error, const char* message);
     // The rest of spawn() once the caller is known.
@@ -105,7 +106,7 @@ private:
     EventPtr event_;
     BusPtr bus_;
     std::vector<SlotPtr> slots_;
-    EventSourcePtr sigterm_, sigint_, removal_source_, status_source_, launch_source_;
+    EventSourcePtr sigterm_, sigint_, removal_source_, status_source_, launch_source_, exit_source_;
     // Spawns that passed every check and wait for their fork (Daemon::spawn): launched one
     // per loop iteration by a defer source of lower priority than the bus, so queued calls
     // (ListInstances, Stop, property reads) are answered first and a burst of Spawns cannot

@@ -9,6 +9,7 @@ add_executable(offshoot-reliability-tests
   ${_reliability_dir}/client_death_test.cpp
   ${_reliability_dir}/hostile_input_test.cpp
   ${_reliability_dir}/load_test.cpp
+  ${_reliability_dir}/queued_spawn_test.cpp
   ${_reliability_dir}/soak_test.cpp
   ${_reliability_dir}/stop_timeout_test.cpp
   ${_reliability_dir}/supervisor_death_test.cpp
