@@ -8,6 +8,7 @@
 #include <systemd/sd-bus.h>
 
 #include <exception>
+#include <optional>
 #include <string>
 #include <new>
 
@@ -32,16 +33,16 @@ int guarded(sd_bus_error* ret_error, F&& body) noexcept {
     }
 }
 
-// A refusal is an event an administrator looks for: logged with the caller's uid (read again
-// from the bus stamp; "unknown" when even that fails, which is itself a reason to deny).
+// The caller's uid as offshootd already knows it (what the authorization used), without asking
+// the bus again; nullopt if it never learnt it (daemon.cpp).
+std::optional<uid_t> known_caller_uid(sd_bus_message* m) noexcept;
+
+// A refusal is an event an administrator looks for: logged with the caller's uid ("unknown"
+// when the bus never said, which is itself a reason to deny).
 inline void log_denied(sd_bus_message* m, const Error& e) noexcept {
     try {
-        sd_bus_creds* c = nullptr;
-        uid_t uid = 0;
-        const bool known = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &c) >= 0 &&
-                           sd_bus_creds_get_euid(c, &uid) >= 0;
-        sd_bus_creds_unref(c);
-        const std::string caller_uid = known ? std::to_string(uid) : "unknown";
+        const auto uid = known_caller_uid(m);
+        const std::string caller_uid = uid ? std::to_string(*uid) : "unknown";
         const char* sender = sd_bus_message_get_sender(m);
         const char* member = sd_bus_message_get_member(m);
         const char* path = sd_bus_message_get_path(m);

@@ -1,6 +1,8 @@
 // daemon.cpp — offshootd's set-up, event loop, instance registry and shutdown.
 #include "daemon.hpp"
 
+#include "boundary.hpp"
+
 #include "errors.hpp"
 
 #include "offshoot/common/log.hpp"
@@ -13,6 +15,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string_view>
 
 namespace offshoot {
 namespace {
@@ -20,6 +23,8 @@ namespace {
 constexpr int supervisor_nice = -10;
 // Below the bus (SD_EVENT_PRIORITY_NORMAL) and the workers' readiness and exit sources.
 constexpr int launch_priority = SD_EVENT_PRIORITY_NORMAL + 10;
+
+const Daemon* the_daemon = nullptr;  // for known_caller_uid(): one Daemon runs per process
 
 // WatchdogSec= on the unit: systemd expects WATCHDOG=1 within each interval. The ping comes
 // from a timer on the one event loop, at half the interval, so a loop that hangs (a handler
@@ -57,10 +62,13 @@ void arm_watchdog(sd_event* event) {
 Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {}
 
 Daemon::~Daemon() {
+    if (the_daemon == this) the_daemon = nullptr;
     // Instances first: their event sources belong to the loop below.
     doomed_.clear();
     instances_.clear();
     owner_watches_.clear();
+    held_.clear();
+    doomed_held_.clear();
     slots_.clear();
     bus_.reset();
 }
@@ -122,6 +130,9 @@ void Daemon::connect() {
     (void)sd_bus_set_exit_on_disconnect(b, 1);
 
     sd_bus_slot* slot = nullptr;
+    r = sd_bus_add_filter(b, &slot, on_incoming, this);
+    if (r < 0) fail(error_name::failed, "cannot add the bus filter: {}", errno_text(r));
+    slots_.emplace_back(slot);
     r = sd_bus_add_object_vtable(b, &slot, supervisor_path, supervisor_interface, supervisor_vtable(), this);
     if (r < 0) fail(error_name::failed, "cannot register {}: {}", supervisor_path, errno_text(r));
     slots_.emplace_back(slot);
@@ -240,6 +251,7 @@ int Daemon::run() {
         (void)setrlimit(RLIMIT_NOFILE, &nofile);
     }
 
+    the_daemon = this;
     load_classes();
     prepare_runtime_dir();
     connect();
@@ -330,7 +342,104 @@ int Daemon::on_deferred_removal(sd_event_source*, void* userdata) {
     self.doomed_.clear();
     self.doomed_watches_.clear();
     self.doomed_slots_.clear();
+    self.doomed_held_.clear();
     return 0;
+}
+
+namespace {
+
+// Calls whose handler asks who the caller is: instance control (Start, Stop, Kill, Release)
+// and property reads on a handle (Address is for the owner and root only).
+bool needs_caller(sd_bus_message* m) {
+    const char* path = sd_bus_message_get_path(m);
+    const char* iface = sd_bus_message_get_interface(m);
+    const char* member = sd_bus_message_get_member(m);
+    if (!path || !iface || !member) return false;
+    const std::string_view p{path}, prefix{instance_prefix};
+    if (p.size() <= prefix.size() || p.substr(0, prefix.size()) != prefix || p[prefix.size()] != '/') return false;
+    const std::string_view i{iface}, mem{member};
+    if (i == instance_interface) return mem == "Start" || mem == "Stop" || mem == "Kill" || mem == "Release";
+    return i == "org.freedesktop.DBus.Properties" && (mem == "Get" || mem == "GetAll");
+}
+
+}  // namespace
+
+std::optional<uid_t> known_caller_uid(sd_bus_message* m) noexcept {
+    if (!the_daemon || !m) return std::nullopt;
+    const char* sender = sd_bus_message_get_sender(m);
+    if (!sender) {  // a direct connection: the socket's peer credentials, no bus involved
+        sd_bus_creds* c = nullptr;
+        uid_t uid = 0;
+        const bool known = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &c) >= 0 && sd_bus_creds_get_euid(c, &uid) >= 0;
+        sd_bus_creds_unref(c);
+        return known ? std::optional<uid_t>(uid) : std::nullopt;
+    }
+    try {
+        return the_daemon->known_uid(sender);
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
+std::optional<uid_t> Daemon::known_uid(const char* sender) const {
+    if (!sender) return std::nullopt;
+    if (auto it = owner_watches_.find(sender); it != owner_watches_.end() && it->second->uid) return it->second->uid;
+    if (auto it = caller_uids_.find(sender); it != caller_uids_.end()) return it->second;
+    return std::nullopt;
+}
+
+void Daemon::remember_uid(const std::string& sender, uid_t uid) {
+    if (caller_uids_.size() >= 8192) caller_uids_.clear();  // cheap to ask again
+    caller_uids_[sender] = uid;
+}
+
+int Daemon::on_incoming(sd_bus_message* m, void* userdata, sd_bus_error*) {
+    auto& self = *static_cast<Daemon*>(userdata);
+    uint8_t type = 0;
+    if (sd_bus_message_get_type(m, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_CALL) return 0;
+    const char* sender = sd_bus_message_get_sender(m);
+    if (!sender) return 0;  // a direct connection: its peer credentials are local
+    if (auto it = self.held_.find(sender); it != self.held_.end()) {
+        it->second->calls.emplace_back(sd_bus_message_ref(m));  // behind the held ones
+        return 1;
+    }
+    if (!needs_caller(m) || self.known_uid(sender) || self.unresolved_.count(sender)) return 0;
+    auto held = std::make_unique<HeldCalls>(HeldCalls{&self, sender, {}, nullptr});
+    held->calls.emplace_back(sd_bus_message_ref(m));
+    sd_bus_slot* slot = nullptr;
+    int r = sd_bus_call_method_async(self.bus_.get(), &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                     "org.freedesktop.DBus", "GetConnectionUnixUser", on_held_caller_known,
+                                     held.get(), "s", sender);
+    if (r < 0) return 0;  // the handler asks synchronously instead
+    held->query.reset(slot);
+    self.held_.emplace(sender, std::move(held));
+    log::debug("holding calls from {} until the bus says whose they are", sender);
+    return 1;
+}
+
+int Daemon::on_held_caller_known(sd_bus_message* reply, void* userdata, sd_bus_error*) {
+    auto* held = static_cast<HeldCalls*>(userdata);
+    Daemon& self = *held->daemon;
+    uint32_t uid = 0;
+    if (!sd_bus_message_is_method_error(reply, nullptr) && sd_bus_message_read(reply, "u", &uid) >= 0)
+        self.remember_uid(held->sender, uid);
+    else
+        self.unresolved_.insert(held->sender);  // the handlers' own query decides (and denies)
+    auto it = self.held_.find(held->sender);
+    if (it == self.held_.end()) return 1;
+    auto mine = std::move(it->second);  // its slot is running this callback: freed later
+    self.held_.erase(it);
+    for (auto& call : mine->calls) {
+        int r = sd_bus_enqueue_for_read(self.bus_.get(), call.get());
+        if (r < 0) {
+            log::warning("cannot requeue a call from {}: {}", mine->sender, errno_text(r));
+            (void)sd_bus_reply_method_errorf(call.get(), error_name::failed, "offshootd lost this call: %s",
+                                             errno_text(r).c_str());
+        }
+    }
+    self.doomed_held_.push_back(std::move(mine));
+    sd_event_source_set_enabled(self.removal_source_.get(), SD_EVENT_ONESHOT);
+    return 1;
 }
 
 void Daemon::process_count_changed(uid_t uid, bool started) {
@@ -470,6 +579,8 @@ void Daemon::owner_gone(const std::string& name) {
     // Destroying the watch frees the slot whose callback may be running: defer it.
     auto watch = std::move(it->second);
     owner_watches_.erase(it);
+    caller_uids_.erase(name);
+    unresolved_.erase(name);
     std::vector<Instance*> owned;
     for (auto& [id, i] : instances_)
         if (i->spec().owner.unique_name == name) owned.push_back(i.get());

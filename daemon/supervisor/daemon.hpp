@@ -15,9 +15,9 @@
 #include <deque>
 #include <list>
 #include <map>
-#include <set>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,6 +72,8 @@ public:
 
     // Used by the method handlers.
     Caller caller_of(sd_bus_message* m);
+    // The uid the bus gave for a connection's unique name, if we have it (no bus call).
+    std::optional<uid_t> known_uid(const char* sender) const;
     // Spawn and SpawnWithOptions: answers `m` later (when the worker is ready or has failed).
     void spawn(sd_bus_message* m, SpawnRequest req);
     uint32_t running_count() const { return running_; }
@@ -101,6 +103,14 @@ private:
     static int on_signal(sd_event_source* s, const struct signalfd_siginfo* si, void* userdata);
     static int on_name_owner_changed(sd_bus_message* m, void* userdata, sd_bus_error* e);
     static int on_deferred_removal(sd_event_source* s, void* userdata);
+    // The bus filter: a method call that will need its caller's uid (instance control and
+    // property reads), from a connection whose uid we don't know yet, is held while the bus is
+    // asked asynchronously, and re-queued (sd_bus_enqueue_for_read) once it has answered.
+    // Everything after it from the same connection waits behind it, so each connection's calls
+    // keep their order. The loop never blocks on a bus round trip.
+    static int on_incoming(sd_bus_message* m, void* userdata, sd_bus_error* e);
+    static int on_held_caller_known(sd_bus_message* reply, void* userdata, sd_bus_error* e);
+    void remember_uid(const std::string& sender, uid_t uid);
 
     DaemonOptions options_;
     EventPtr event_;
@@ -141,6 +151,18 @@ private:
     std::map<std::string, std::unique_ptr<OwnerWatch>> owner_watches_;
     std::vector<std::unique_ptr<OwnerWatch>> doomed_watches_;
     std::vector<SlotPtr> doomed_slots_;
+    // Callers' uids by unique name, as the bus said (a unique name is never reused on a bus,
+    // so an entry stays true; forgotten with the owner's watch, and all at once past a bound).
+    std::map<std::string, uid_t, std::less<>> caller_uids_;
+    struct HeldCalls {
+        Daemon* daemon;
+        std::string sender;
+        std::vector<MessagePtr> calls;  // in arrival order
+        SlotPtr query;
+    };
+    std::map<std::string, std::unique_ptr<HeldCalls>, std::less<>> held_;
+    std::vector<std::unique_ptr<HeldCalls>> doomed_held_;
+    std::set<std::string, std::less<>> unresolved_;  // the bus would not say: decided synchronously
     uint64_t next_id_ = 1;
     bool shutting_down_ = false;
     std::string last_status_;

@@ -148,13 +148,12 @@ Caller Daemon::caller_of(sd_bus_message* m) {
     // The caller's identity comes from the bus alone (credentials the bus stamps on the
     // connection), never from arguments or /proc. Not knowing it means no.
     const char* sender = sd_bus_message_get_sender(m);
-    // dbus-daemon doesn't stamp credentials on messages, so sd-bus asks it (a synchronous
-    // GetConnectionCredentials that holds up the loop). A unique name is never reused and
-    // its connection's credentials never change, so what the bus said once is kept for as
-    // long as we watch that name (owners of instances), and forgotten when it goes.
-    if (sender)
-        if (auto it = owner_watches_.find(sender); it != owner_watches_.end() && it->second->uid)
-            return Caller{*it->second->uid, sender};
+    // dbus-daemon doesn't stamp credentials on messages. A unique name is never reused and its
+    // connection's credentials never change, so what the bus said once is kept (known_uid);
+    // calls that need it are held by the bus filter until the bus has answered asynchronously
+    // (Daemon::on_incoming). Only a call that got past it unknown — the bus would not say —
+    // asks here, synchronously, and is denied if the bus still won't say.
+    if (auto uid = known_uid(sender)) return Caller{*uid, sender};
     sd_bus_creds* c = nullptr;
     int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UNIQUE_NAME, &c);
     CredsPtr creds{c};
@@ -164,8 +163,7 @@ Caller Daemon::caller_of(sd_bus_message* m) {
     Caller caller;
     caller.uid = uid;
     caller.unique_name = sender ? sender : "";
-    if (sender)
-        if (auto it = owner_watches_.find(sender); it != owner_watches_.end()) it->second->uid = uid;
+    if (sender) remember_uid(sender, uid);
     return caller;
 }
 
@@ -198,9 +196,7 @@ void Daemon::spawn(sd_bus_message* m, SpawnRequest req) {
     if (shutting_down_) fail(error_name::shutting_down, "offshootd is shutting down");
     validate_request(req);
     const char* sender = sd_bus_message_get_sender(m);
-    if (sender)
-        if (auto it = owner_watches_.find(sender); it != owner_watches_.end() && it->second->uid)
-            return spawn_as(m, std::move(req), Caller{*it->second->uid, sender});
+    if (auto uid = known_uid(sender)) return spawn_as(m, std::move(req), Caller{*uid, sender});
     if (!sender) return spawn_as(m, std::move(req), caller_of(m));  // a direct connection
     // A caller we don't know yet: ask the bus without waiting for it (see CallerQuery).
     auto& q = caller_queries_.emplace_back(CallerQuery{this, MessagePtr{sd_bus_message_ref(m)}, std::move(req), nullptr});
@@ -225,6 +221,7 @@ int Daemon::on_spawn_caller_known(sd_bus_message* reply, void* userdata, sd_bus_
         if (sd_bus_message_is_method_error(reply, nullptr) || sd_bus_message_read(reply, "u", &uid) < 0)
             fail(error_name::access_denied, "cannot determine the caller's user from the bus; denied");
         const char* sender = sd_bus_message_get_sender(m);
+        if (sender) self.remember_uid(sender, uid);
         self.spawn_as(m, std::move(q->request), Caller{uid, sender ? sender : ""});
         return 1;
     });

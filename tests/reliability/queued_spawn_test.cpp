@@ -1,6 +1,7 @@
-// queued_spawn_test.cpp — Spawn calls that offshootd has accepted but not started yet: one still
-// waiting for the bus to say who its caller is, one validated and waiting in the launch queue
-// (forks run below the bus's priority, after the calls already waiting). When offshootd is told
+// queued_spawn_test.cpp — calls offshootd holds before it acts on them. Spawn calls it has
+// accepted but not started yet: one still waiting for the bus to say who its caller is, one
+// validated and waiting in the launch queue (forks run below the bus's priority, after the
+// calls already waiting). When offshootd is told
 // to stop, each is answered ShuttingDown and no worker is started for it; when a tied Spawn's
 // caller disconnects while it is queued, it is dropped and never started.
 //
@@ -12,7 +13,11 @@
 // reports the two descriptors, so those tests repeat until offshootd's log shows the first Spawn
 // was answered from where it waited.
 //
-// Not a DaemonTest: offshootd is gone by the end, and the fixture's tear-down needs it.
+// And calls that need their caller's uid, from a connection offshootd does not know yet: held
+// while the bus is asked (asynchronously), then run in their order.
+//
+// AcceptedButNotStartedSpawns is not a DaemonTest: offshootd is gone by the end, and that
+// fixture's tear-down needs it.
 #include <fcntl.h>
 #include <signal.h>
 
@@ -254,6 +259,72 @@ TEST_F(AcceptedButNotStartedSpawns, OfATiedCallerThatDisconnectsAreDroppedAndNev
     EXPECT_TRUE(stop_instance(root, again.path).ok());
     EXPECT_EQ(wait_instance(root, again.path).result, "success");
     EXPECT_TRUE(daemon_->stop().success());
+}
+
+}  // namespace
+}  // namespace offshoot::test
+
+namespace offshoot::test {
+namespace {
+
+// Instance control and property reads need the caller's uid; from a connection offshootd has
+// not heard from, they are held while the bus is asked (asynchronously: the loop goes on), and
+// then run in the order they came.
+class CallsFromANewConnection : public DaemonTest {};
+
+TEST_F(CallsFromANewConnection, WaitForTheBusToNameTheirCallerAndKeepTheirOrder) {
+    SpawnReply r = spawn_with_options(bus(), "Sleeper", {{"uid", kNobody}, {"arguments", std::vector<std::string>{"600000"}}});
+    ASSERT_TRUE(r.ok()) << r.describe();
+
+    BusClient newcomer(daemon().address());
+    struct Answer {
+        std::optional<std::string> value;  // the State read, or "ok", or the error's name
+    };
+    std::list<Answer> answers;
+    std::vector<sd_bus_slot*> slots;
+    auto on_state = [](sd_bus_message* m, void* userdata, sd_bus_error*) -> int {
+        auto* a = static_cast<Answer*>(userdata);
+        const char* state = nullptr;
+        if (const sd_bus_error* e = sd_bus_message_get_error(m)) a->value = e->name;
+        else a->value = sd_bus_message_read(m, "v", "s", &state) >= 0 ? state : "(unreadable)";
+        return 1;
+    };
+    auto on_stop = [](sd_bus_message* m, void* userdata, sd_bus_error*) -> int {
+        const sd_bus_error* e = sd_bus_message_get_error(m);
+        static_cast<Answer*>(userdata)->value = e ? e->name : "ok";
+        return 1;
+    };
+    auto get_state = [&] {
+        sd_bus_slot* s = nullptr;
+        ASSERT_GE(sd_bus_call_method_async(newcomer.get(), &s, kBusName, r.path.c_str(), "org.freedesktop.DBus.Properties",
+                                           "Get", on_state, &answers.emplace_back(), "ss", kInstanceInterface, "State"),
+                  0);
+        slots.push_back(s);
+    };
+    get_state();
+    {
+        sd_bus_slot* s = nullptr;
+        ASSERT_GE(sd_bus_call_method_async(newcomer.get(), &s, kBusName, r.path.c_str(), kInstanceInterface, "Stop",
+                                           on_stop, &answers.emplace_back(), ""),
+                  0);
+        slots.push_back(s);
+    }
+    get_state();
+
+    const bool all = newcomer.process_until(
+        [&] { return std::all_of(answers.begin(), answers.end(), [](const Answer& a) { return a.value.has_value(); }); },
+        Deadline(20s));
+    for (auto* s : slots) sd_bus_slot_unref(s);
+    ASSERT_TRUE(all) << "not every call was answered";
+    auto it = answers.begin();
+    EXPECT_EQ(*it++->value, "running") << "the read sent before Stop ran before it";
+    EXPECT_EQ(*it++->value, "ok") << "Stop by root";
+    EXPECT_NE(*it->value, "running") << "the read sent after Stop ran after it";
+    EXPECT_EQ(wait_instance(bus(), r.path).result, "success");
+    const char* unique = nullptr;
+    ASSERT_GE(sd_bus_get_unique_name(newcomer.get(), &unique), 0);
+    EXPECT_EQ(count_lines_with(daemon().log(), std::string("holding calls from ") + unique), 1)
+        << "the calls did not wait for the bus's answer; log:\n" << daemon().log();
 }
 
 }  // namespace
