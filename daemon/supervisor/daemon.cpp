@@ -349,12 +349,14 @@ int Daemon::on_deferred_removal(sd_event_source*, void* userdata) {
 namespace {
 
 // Calls whose handler asks who the caller is: instance control (Start, Stop, Kill, Release)
-// and property reads on a handle (Address is for the owner and root only).
+// and property reads on a handle, GetManagedObjects included (Address is for the owner and
+// root only).
 bool needs_caller(sd_bus_message* m) {
     const char* path = sd_bus_message_get_path(m);
     const char* iface = sd_bus_message_get_interface(m);
     const char* member = sd_bus_message_get_member(m);
     if (!path || !iface || !member) return false;
+    if (std::string_view(member) == "GetManagedObjects") return true;
     const std::string_view p{path}, prefix{instance_prefix};
     if (p.size() <= prefix.size() || p.substr(0, prefix.size()) != prefix || p[prefix.size()] != '/') return false;
     const std::string_view i{iface}, mem{member};
