@@ -425,8 +425,10 @@ int Daemon::on_held_caller_known(sd_bus_message* reply, void* userdata, sd_bus_e
     uint32_t uid = 0;
     if (!sd_bus_message_is_method_error(reply, nullptr) && sd_bus_message_read(reply, "u", &uid) >= 0)
         self.remember_uid(held->sender, uid);
-    else
-        self.unresolved_.insert(held->sender);  // the handlers' own query decides (and denies)
+    else {
+        if (self.unresolved_.size() >= 8192) self.unresolved_.clear();
+        self.unresolved_.insert(held->sender);  // its calls are denied (caller_of)
+    }
     auto it = self.held_.find(held->sender);
     if (it == self.held_.end()) return 1;
     auto mine = std::move(it->second);  // its slot is running this callback: freed later

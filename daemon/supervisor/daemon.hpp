@@ -162,7 +162,7 @@ private:
     };
     std::map<std::string, std::unique_ptr<HeldCalls>, std::less<>> held_;
     std::vector<std::unique_ptr<HeldCalls>> doomed_held_;
-    std::set<std::string, std::less<>> unresolved_;  // the bus would not say: decided synchronously
+    std::set<std::string, std::less<>> unresolved_;  // the bus would not say (gone): denied
     uint64_t next_id_ = 1;
     bool shutting_down_ = false;
     std::string last_status_;

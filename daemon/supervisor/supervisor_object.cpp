@@ -154,6 +154,8 @@ Caller Daemon::caller_of(sd_bus_message* m) {
     // (Daemon::on_incoming). Only a call that got past it unknown — the bus would not say —
     // asks here, synchronously, and is denied if the bus still won't say.
     if (auto uid = known_uid(sender)) return Caller{*uid, sender};
+    if (sender && unresolved_.count(sender))  // the bus already said it can't tell (gone, mostly)
+        fail(error_name::access_denied, "cannot determine the caller's user from the bus; denied");
     sd_bus_creds* c = nullptr;
     int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UNIQUE_NAME, &c);
     CredsPtr creds{c};

@@ -327,5 +327,39 @@ TEST_F(CallsFromANewConnection, WaitForTheBusToNameTheirCallerAndKeepTheirOrder)
         << "the calls did not wait for the bus's answer; log:\n" << daemon().log();
 }
 
+TEST_F(CallsFromANewConnection, AreDeniedWhenTheirCallerIsGoneBeforeTheBusCanNameIt) {
+    SpawnReply r = spawn_with_options(bus(), "Sleeper", {{"uid", kNobody}, {"arguments", std::vector<std::string>{"600000"}}});
+    ASSERT_TRUE(r.ok()) << r.describe();
+    const pid_t daemon_pid = daemon().pid();
+
+    // A root connection sends Stop and is gone before offshootd (frozen) can ask who it was.
+    ASSERT_EQ(::kill(daemon_pid, SIGSTOP), 0);
+    ASSERT_TRUE(wait_until([&] { return is_stopped(daemon_pid); }, Deadline(5s)));
+    std::string unique;
+    {
+        BusClient hit_and_run(daemon().address());
+        const char* name = nullptr;
+        ASSERT_GE(sd_bus_get_unique_name(hit_and_run.get(), &name), 0);
+        unique = name;
+        ASSERT_GE(sd_bus_call_method_async(hit_and_run.get(), nullptr, kBusName, r.path.c_str(), kInstanceInterface,
+                                           "Stop", nullptr, nullptr, ""),
+                  0);
+        fence(hit_and_run);
+    }
+    auto has = bus().call_checked("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+                                  [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", unique.c_str()); });
+    int owned = 1;
+    ASSERT_GE(sd_bus_message_read(has.get(), "b", &owned), 0);
+    ASSERT_FALSE(owned);
+    ASSERT_EQ(::kill(daemon_pid, SIGCONT), 0);
+
+    // Fail closed: the Stop is refused, the instance runs on, offshootd goes on serving.
+    EXPECT_TRUE(wait_until([&] { return count_lines_with(daemon().log(), "denied Stop on " + r.path + " to uid unknown (" + unique) == 1; },
+                           Deadline(10s)))
+        << daemon().log();
+    EXPECT_EQ(instance_state(bus(), r.path), "running");
+    EXPECT_EQ(list_instances(bus()).size(), 1u);
+}
+
 }  // namespace
 }  // namespace offshoot::test
