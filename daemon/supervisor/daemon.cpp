@@ -25,6 +25,9 @@ constexpr int supervisor_nice = -10;
 constexpr int launch_priority = SD_EVENT_PRIORITY_NORMAL + 10;
 
 const Daemon* the_daemon = nullptr;  // for known_caller_uid(): one Daemon runs per process
+// Calls one connection may have waiting while the bus is asked who it is (Daemon::on_incoming);
+// the system bus lets a connection have 128 calls awaiting replies in all (max_replies_per_connection).
+constexpr std::size_t max_held_calls = 64;
 
 // WatchdogSec= on the unit: systemd expects WATCHDOG=1 within each interval. The ping comes
 // from a timer on the one event loop, at half the interval, so a loop that hangs (a handler
@@ -222,7 +225,8 @@ void Daemon::maybe_finish_shutdown() {
 
 int Daemon::on_exit_due(sd_event_source*, void* userdata) {
     auto& self = *static_cast<Daemon*>(userdata);
-    if (self.shutting_down_ && self.running_ == 0) sd_event_exit(self.event_.get(), 0);
+    // Calls held for their caller's uid are answered first (the bus's reply re-arms this).
+    if (self.shutting_down_ && self.running_ == 0 && self.held_.empty()) sd_event_exit(self.event_.get(), 0);
     return 0;
 }
 
@@ -402,6 +406,12 @@ int Daemon::on_incoming(sd_bus_message* m, void* userdata, sd_bus_error*) {
     const char* sender = sd_bus_message_get_sender(m);
     if (!sender) return 0;  // a direct connection: its peer credentials are local
     if (auto it = self.held_.find(sender); it != self.held_.end()) {
+        if (it->second->calls.size() >= max_held_calls) {  // a flood while the bus is asked
+            (void)sd_bus_reply_method_errorf(m, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                             "%zu calls are already waiting for the bus to say who sent them",
+                                             it->second->calls.size());
+            return 1;
+        }
         it->second->calls.emplace_back(sd_bus_message_ref(m));  // behind the held ones
         return 1;
     }
@@ -443,6 +453,7 @@ int Daemon::on_held_caller_known(sd_bus_message* reply, void* userdata, sd_bus_e
     }
     self.doomed_held_.push_back(std::move(mine));
     sd_event_source_set_enabled(self.removal_source_.get(), SD_EVENT_ONESHOT);
+    self.maybe_finish_shutdown();  // it waited for these to be answered
     return 1;
 }
 

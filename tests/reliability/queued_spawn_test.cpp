@@ -327,6 +327,50 @@ TEST_F(CallsFromANewConnection, WaitForTheBusToNameTheirCallerAndKeepTheirOrder)
         << "the calls did not wait for the bus's answer; log:\n" << daemon().log();
 }
 
+TEST_F(CallsFromANewConnection, ThatFloodWhileTheBusIsAskedAreRefusedPastTheBound) {
+    SpawnReply r = spawn_with_options(bus(), "Echo", {{"uid", kNobody}});
+    ASSERT_TRUE(r.ok()) << r.describe();
+    const pid_t daemon_pid = daemon().pid();
+    // 100 property reads reach offshootd at once (frozen until all are in its socket): the
+    // first is held while the bus is asked, and the bus's answer arrives behind all of them.
+    // offshootd holds 64 per connection; the bus itself allows 128 pending replies each.
+    BusClient newcomer(daemon().address());
+    ASSERT_EQ(::kill(daemon_pid, SIGSTOP), 0);
+    ASSERT_TRUE(wait_until([&] { return is_stopped(daemon_pid); }, Deadline(5s)));
+    std::list<std::optional<std::string>> answers;
+    std::vector<sd_bus_slot*> slots;
+    for (int i = 0; i < 100; ++i) {
+        sd_bus_slot* s = nullptr;
+        ASSERT_GE(sd_bus_call_method_async(
+                      newcomer.get(), &s, kBusName, r.path.c_str(), "org.freedesktop.DBus.Properties", "Get",
+                      [](sd_bus_message* m, void* userdata, sd_bus_error*) -> int {
+                          const sd_bus_error* e = sd_bus_message_get_error(m);
+                          *static_cast<std::optional<std::string>*>(userdata) =
+                              !e ? "ok" : std::string(e->name) + ": " + (e->message ? e->message : "");
+                          return 1;
+                      },
+                      &answers.emplace_back(), "ss", kInstanceInterface, "State"),
+                  0);
+        slots.push_back(s);
+    }
+    fence(newcomer);
+    ASSERT_EQ(::kill(daemon_pid, SIGCONT), 0);
+    const bool all = newcomer.process_until(
+        [&] { return std::all_of(answers.begin(), answers.end(), [](auto& a) { return a.has_value(); }); },
+        Deadline(20s));
+    for (auto* s : slots) sd_bus_slot_unref(s);
+    ASSERT_TRUE(all);
+    std::size_t ok = 0, limited = 0;
+    for (auto& a : answers) {
+        if (*a == "ok") ++ok;
+        else if (a->find("org.freedesktop.DBus.Error.LimitsExceeded: 64 calls are already waiting") == 0) ++limited;
+        else ADD_FAILURE() << *a;
+    }
+    EXPECT_EQ(ok, 64u) << "held and answered";
+    EXPECT_EQ(limited, 100u - 64u);
+    EXPECT_EQ(instance_state(newcomer, r.path), "running") << "the same connection is served normally after";
+}
+
 TEST_F(CallsFromANewConnection, AreDeniedWhenTheirCallerIsGoneBeforeTheBusCanNameIt) {
     SpawnReply r = spawn_with_options(bus(), "Sleeper", {{"uid", kNobody}, {"arguments", std::vector<std::string>{"600000"}}});
     ASSERT_TRUE(r.ok()) << r.describe();
