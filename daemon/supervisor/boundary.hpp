@@ -33,15 +33,21 @@ int guarded(sd_bus_error* ret_error, F&& body) noexcept {
     }
 }
 
-// The caller's uid as offshootd already knows it (what the authorization used), without asking
-// the bus again; nullopt if it never learnt it (daemon.cpp).
-std::optional<uid_t> known_caller_uid(sd_bus_message* m) noexcept;
+// How a refusal's log line learns the caller's uid: as offshootd already knows it (what the
+// authorization used), without asking the bus again; nullopt if it never learnt it. The Daemon
+// installs it (daemon.cpp); code that runs without one (the fuzz targets) logs "unknown".
+using CallerUidLookup = std::optional<uid_t> (*)(sd_bus_message*) noexcept;
+inline CallerUidLookup& caller_uid_lookup() noexcept {
+    static CallerUidLookup lookup = nullptr;
+    return lookup;
+}
 
 // A refusal is an event an administrator looks for: logged with the caller's uid ("unknown"
 // when the bus never said, which is itself a reason to deny).
 inline void log_denied(sd_bus_message* m, const Error& e) noexcept {
     try {
-        const auto uid = known_caller_uid(m);
+        const CallerUidLookup lookup = caller_uid_lookup();
+        const std::optional<uid_t> uid = lookup ? lookup(m) : std::nullopt;
         const std::string caller_uid = uid ? std::to_string(*uid) : "unknown";
         const char* sender = sd_bus_message_get_sender(m);
         const char* member = sd_bus_message_get_member(m);

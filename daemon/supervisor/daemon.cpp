@@ -29,6 +29,24 @@ const Daemon* the_daemon = nullptr;  // for known_caller_uid(): one Daemon runs 
 // the system bus lets a connection have 128 calls awaiting replies in all (max_replies_per_connection).
 constexpr std::size_t max_held_calls = 64;
 
+// boundary.hpp's caller_uid_lookup() while a Daemon runs.
+std::optional<uid_t> known_caller_uid(sd_bus_message* m) noexcept {
+    if (!the_daemon || !m) return std::nullopt;
+    const char* sender = sd_bus_message_get_sender(m);
+    if (!sender) {  // a direct connection: the socket's peer credentials, no bus involved
+        sd_bus_creds* c = nullptr;
+        uid_t uid = 0;
+        const bool known = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &c) >= 0 && sd_bus_creds_get_euid(c, &uid) >= 0;
+        sd_bus_creds_unref(c);
+        return known ? std::optional<uid_t>(uid) : std::nullopt;
+    }
+    try {
+        return the_daemon->known_uid(sender);
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
 // WatchdogSec= on the unit: systemd expects WATCHDOG=1 within each interval. The ping comes
 // from a timer on the one event loop, at half the interval, so a loop that hangs (a handler
 // stuck, a deadlock) stops the pings and systemd restarts the service. `userdata` is the
@@ -65,7 +83,10 @@ void arm_watchdog(sd_event* event) {
 Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {}
 
 Daemon::~Daemon() {
-    if (the_daemon == this) the_daemon = nullptr;
+    if (the_daemon == this) {
+        the_daemon = nullptr;
+        caller_uid_lookup() = nullptr;
+    }
     // Instances first: their event sources belong to the loop below.
     doomed_.clear();
     instances_.clear();
@@ -256,6 +277,7 @@ int Daemon::run() {
     }
 
     the_daemon = this;
+    caller_uid_lookup() = &known_caller_uid;
     load_classes();
     prepare_runtime_dir();
     connect();
@@ -370,22 +392,6 @@ bool needs_caller(sd_bus_message* m) {
 
 }  // namespace
 
-std::optional<uid_t> known_caller_uid(sd_bus_message* m) noexcept {
-    if (!the_daemon || !m) return std::nullopt;
-    const char* sender = sd_bus_message_get_sender(m);
-    if (!sender) {  // a direct connection: the socket's peer credentials, no bus involved
-        sd_bus_creds* c = nullptr;
-        uid_t uid = 0;
-        const bool known = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &c) >= 0 && sd_bus_creds_get_euid(c, &uid) >= 0;
-        sd_bus_creds_unref(c);
-        return known ? std::optional<uid_t>(uid) : std::nullopt;
-    }
-    try {
-        return the_daemon->known_uid(sender);
-    } catch (...) {
-        return std::nullopt;
-    }
-}
 
 std::optional<uid_t> Daemon::known_uid(const char* sender) const {
     if (!sender) return std::nullopt;
