@@ -143,6 +143,7 @@ Subprocess::Subprocess(const SubprocessOptions& options) {
     if (pid < 0) throw_errno("fork");
     if (pid == 0) {
         child_common_setup();
+        if (options.new_session && ::setsid() < 0) child_fail("setsid");
         // Move every fd the child keeps above all target numbers first, so dup2 into the
         // targets cannot clobber a source that has not been placed yet.
         int base = max_target + 1;

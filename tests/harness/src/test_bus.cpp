@@ -66,6 +66,7 @@ TestBus::TestBus(Clock::duration start_timeout, bool allow_anonymous)
     o.stdout_file = dir_ / "dbus-daemon.log";
     o.stderr_file = dir_ / "dbus-daemon.log";
     o.pass_fds = {{p[1], 3}};
+    o.new_session = true;
     try {
         process_.emplace(o);
     } catch (...) {

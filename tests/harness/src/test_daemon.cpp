@@ -84,6 +84,7 @@ TestDaemon::TestDaemon(const TestBus& bus, TestDaemonOptions options)
                    "LISTEN_PID", "WATCHDOG_USEC", "JOURNAL_STREAM", "INVOCATION_ID"};
     o.stdout_file = dir_ / "offshootd.log";
     o.stderr_file = dir_ / "offshootd.log";
+    o.new_session = true;
     process_.emplace(o);
 
     // READY=1 is an event on the notify socket; the daemon dying first is an event on its pidfd.

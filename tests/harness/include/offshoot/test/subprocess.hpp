@@ -34,6 +34,9 @@ struct SubprocessOptions {
     std::optional<std::filesystem::path> stdout_file;
     std::optional<std::filesystem::path> stderr_file;
     std::vector<std::pair<int, int>> pass_fds;  // {fd here, fd number in the child (>= 3)}
+    // setsid() in the child, as systemd does for every service: the process leads a session
+    // of its own, and so (with CONFIG_SCHED_AUTOGROUP) gets a scheduler group of its own.
+    bool new_session = false;
 };
 
 class Subprocess {
