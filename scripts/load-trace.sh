@@ -3,8 +3,8 @@
 # (tests/reliability/load_test.cpp) under the kernel's own tracer (tracefs; no perf, nothing
 # lost: the ring buffer is sized for the run and the script checks that nothing was dropped),
 # then prints, for the slowest ListInstances round trips, how the three processes on its path —
-# the prober (the test process), the bus daemon and offshootd — spent that interval: running,
-# runnable but waiting for a CPU, or asleep.
+# the prober (the test's own, in a session of its own; the test prints its pid), the bus daemon
+# and offshootd — spent that interval: running, runnable but waiting for a CPU, or asleep.
 #
 #   scripts/load-trace.sh [--clients=N] [--calls=N] [--samples=K] [--build-dir=DIR]
 #                         [--bus-nice=N] [--keep=FILE]
@@ -79,7 +79,9 @@ cat "$T/trace" >"$work/trace.txt"
 [[ -n "$keep" ]] && cp "$work/trace.txt" "$keep"
 grep -E '\[  FIGURE  \]|\[  SLOWEST \]' "$work/test.out" | sed 's/^\[[^]]*\] //'
 
-python3 - "$work/trace.txt" "$test_pid" "$samples" <<'PY'
+prober="$(sed -n 's/^\[  PROBER  \] pid \([0-9]*\)$/\1/p' "$work/test.out")"
+[[ -n $prober ]] || { echo "load-trace.sh: the load test did not say which process probes" >&2; exit 1; }
+python3 - "$work/trace.txt" "$prober" "$samples" <<'PY'
 import re, sys
 path, prober, samples = sys.argv[1], sys.argv[2], int(sys.argv[3])
 head = open(path).read(4096)
@@ -95,24 +97,27 @@ for line in open(path):
     comm, pid, _cpu, t, rest = m.groups()
     comm_of.setdefault(pid, comm)
     events.append((float(t), pid, rest))
-# Roles: the prober is the test process; the bus and offshootd by name (one of each per run).
+# Roles: the prober (a process of its own, in a session of its own, that the test names); the
+# bus and offshootd by name (one of each per run).
 role = {prober: 'prober'}
 for pid, comm in comm_of.items():
     if comm in ('dbus-daemon', 'offshootd') and comm not in role.values():
         role[pid] = {'dbus-daemon': 'bus', 'offshootd': 'offshootd'}[comm]
-# The prober's round trips: its sendmsg on the bus socket until the reply's body arrives
-# (sd-bus reads a message as a 24-byte header, then the rest).
-trips, sent = [], None
+# The prober's round trips: its sendmsg until the reply's body arrives (sd-bus reads a message
+# as a 24-byte header, then the rest). Each probe is ListInstances then the bus's GetId, and
+# the last trip is a GetId: counted from the end, every other trip is a ListInstances.
+all_trips, sent = [], None
 for t, pid, rest in events:
     if pid != prober:
         continue
-    if rest.startswith('sys_sendmsg(fd: 3,'):
+    if rest.startswith('sys_sendmsg('):
         sent = t
     elif rest.startswith('sys_recvmsg -> ') and sent is not None:
         n = int(rest.split('-> ')[1], 16)
         if 24 < n < 1 << 63:
-            trips.append((t - sent, sent, t))
+            all_trips.append((t - sent, sent, t))
             sent = None
+trips = all_trips[-2::-2]
 if not trips:
     sys.exit("load-trace.sh: no ListInstances round trips in the trace")
 trips.sort(reverse=True)
