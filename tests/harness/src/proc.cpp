@@ -1,6 +1,8 @@
 // proc.cpp — /proc readers.
 #include "offshoot/test/proc.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <charconv>
 #include <fstream>
@@ -76,6 +78,11 @@ std::optional<ProcStat> read_stat(pid_t pid) {
     ProcStat s;
     s.pid = pid;
     if (!(rest >> s.state >> s.ppid)) return std::nullopt;
+    // pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt, then utime stime (ticks).
+    unsigned long long skip = 0, utime = 0, stime = 0;
+    for (int i = 0; i < 9; ++i) rest >> skip;
+    if (rest >> utime >> stime)
+        s.cpu_ms = static_cast<double>(utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
     return s;
 }
 

@@ -36,6 +36,7 @@ struct ProcStat {
     pid_t pid = 0;
     char state = '?';  // R, S, D, Z, …
     pid_t ppid = 0;
+    double cpu_ms = 0;  // user + system time so far
 };
 std::optional<ProcStat> read_stat(pid_t pid);
 
