@@ -367,22 +367,23 @@ int Daemon::on_deferred_removal(sd_event_source*, void* userdata) {
     auto& self = *static_cast<Daemon*>(userdata);
     self.doomed_.clear();
     self.doomed_watches_.clear();
-    self.doomed_slots_.clear();
     self.doomed_held_.clear();
     return 0;
 }
 
 namespace {
 
-// Calls whose handler asks who the caller is: instance control (Start, Stop, Kill, Release)
-// and property reads on a handle, GetManagedObjects included (Address is for the owner and
-// root only).
+// Calls whose handler asks who the caller is: Spawn (the owner, the policy, the quotas),
+// instance control (Start, Stop, Kill, Release) and property reads on a handle,
+// GetManagedObjects included (Address is for the owner and root only).
 bool needs_caller(sd_bus_message* m) {
     const char* path = sd_bus_message_get_path(m);
     const char* iface = sd_bus_message_get_interface(m);
     const char* member = sd_bus_message_get_member(m);
     if (!path || !iface || !member) return false;
     if (std::string_view(member) == "GetManagedObjects") return true;
+    if (std::string_view(path) == supervisor_path && std::string_view(iface) == supervisor_interface)
+        return std::string_view(member) == "Spawn" || std::string_view(member) == "SpawnWithOptions";
     const std::string_view p{path}, prefix{instance_prefix};
     if (p.size() <= prefix.size() || p.substr(0, prefix.size()) != prefix || p[prefix.size()] != '/') return false;
     const std::string_view i{iface}, mem{member};
@@ -516,16 +517,8 @@ int Daemon::on_launch_due(sd_event_source* s, void* userdata) {
 }
 
 void Daemon::drop_queued_launches(const char* error, const char* message) {
-    if (const std::size_t n = caller_queries_.size() + launch_queue_.size())
+    if (const std::size_t n = launch_queue_.size())
         log::notice("answering {} Spawn call{} not started yet: {}", n, n == 1 ? "" : "s", message);
-    for (auto& q : caller_queries_) {
-        int r = sd_bus_reply_method_errorf(q.call.get(), error, "%s", message);
-        if (r < 0) log::debug("cannot answer Spawn: {}", errno_text(r));
-        // Cancelled now (we are never inside its callback here): the bus's answer, should it
-        // still come, must not find the query it was for gone.
-        q.slot.reset();
-    }
-    caller_queries_.clear();
     auto queue = std::move(launch_queue_);
     launch_queue_.clear();
     for (auto& q : queue) {

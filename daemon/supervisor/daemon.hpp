@@ -13,7 +13,6 @@
 #include "offshoot/common/sd_ptr.hpp"
 
 #include <deque>
-#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -99,11 +98,10 @@ private:
     void drop_queued_launches(const char* error, const char* message);
     // The rest of spawn() once the caller is known.
     void spawn_as(sd_bus_message* m, SpawnRequest req, const Caller& caller);
-    static int on_spawn_caller_known(sd_bus_message* reply, void* userdata, sd_bus_error* error);
     static int on_signal(sd_event_source* s, const struct signalfd_siginfo* si, void* userdata);
     static int on_name_owner_changed(sd_bus_message* m, void* userdata, sd_bus_error* e);
     static int on_deferred_removal(sd_event_source* s, void* userdata);
-    // The bus filter: a method call that will need its caller's uid (instance control and
+    // The bus filter: a method call that will need its caller's uid (Spawn, instance control,
     // property reads), from a connection whose uid we don't know yet, is held while the bus is
     // asked asynchronously, and re-queued (sd_bus_enqueue_for_read) once it has answered.
     // Everything after it from the same connection waits behind it, so each connection's calls
@@ -126,15 +124,6 @@ private:
         MessagePtr reply;
     };
     std::deque<QueuedLaunch> launch_queue_;
-    // Spawns whose caller's uid the bus has yet to tell (an asynchronous GetConnectionUnixUser:
-    // a synchronous query would stop the whole loop for a bus round trip per new caller).
-    struct CallerQuery {
-        Daemon* daemon;
-        MessagePtr call;
-        SpawnRequest request;
-        SlotPtr slot;
-    };
-    std::list<CallerQuery> caller_queries_;
     // Quotas: the spawn rate of each non-root caller uid.
     void check_quota(const Caller& caller);
     std::map<uid_t, RateLimiter> rate_limiters_;
@@ -150,7 +139,6 @@ private:
     };
     std::map<std::string, std::unique_ptr<OwnerWatch>> owner_watches_;
     std::vector<std::unique_ptr<OwnerWatch>> doomed_watches_;
-    std::vector<SlotPtr> doomed_slots_;
     // Callers' uids by unique name, as the bus said (a unique name is never reused on a bus,
     // so an entry stays true; forgotten with the owner's watch, and all at once past a bound).
     std::map<std::string, uid_t, std::less<>> caller_uids_;

@@ -197,50 +197,9 @@ void Daemon::check_quota(const Caller& caller) {
 void Daemon::spawn(sd_bus_message* m, SpawnRequest req) {
     if (shutting_down_) fail(error_name::shutting_down, "offshootd is shutting down");
     validate_request(req);
-    const char* sender = sd_bus_message_get_sender(m);
-    if (auto uid = known_uid(sender)) return spawn_as(m, std::move(req), Caller{*uid, sender});
-    if (!sender) return spawn_as(m, std::move(req), caller_of(m));  // a direct connection
-    // A caller we don't know yet: ask the bus without waiting for it (see CallerQuery).
-    auto& q = caller_queries_.emplace_back(CallerQuery{this, MessagePtr{sd_bus_message_ref(m)}, std::move(req), nullptr});
-    sd_bus_slot* slot = nullptr;
-    int r = sd_bus_call_method_async(bus_.get(), &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                     "org.freedesktop.DBus", "GetConnectionUnixUser", on_spawn_caller_known,
-                                     &q, "s", sender);
-    if (r < 0) {
-        caller_queries_.pop_back();
-        fail(error_name::access_denied, "cannot determine the caller's user from the bus ({}); denied", errno_text(r));
-    }
-    q.slot.reset(slot);
-}
-
-int Daemon::on_spawn_caller_known(sd_bus_message* reply, void* userdata, sd_bus_error*) {
-    auto* q = static_cast<CallerQuery*>(userdata);
-    Daemon& self = *q->daemon;
-    sd_bus_message* m = q->call.get();
-    sd_bus_error error = SD_BUS_ERROR_NULL;
-    int r = guarded(m, &error, [&]() -> int {
-        uint32_t uid = 0;
-        if (sd_bus_message_is_method_error(reply, nullptr) || sd_bus_message_read(reply, "u", &uid) < 0)
-            fail(error_name::access_denied, "cannot determine the caller's user from the bus; denied");
-        const char* sender = sd_bus_message_get_sender(m);
-        if (sender) self.remember_uid(sender, uid);
-        self.spawn_as(m, std::move(q->request), Caller{uid, sender ? sender : ""});
-        return 1;
-    });
-    if (r < 0) {
-        int s = sd_bus_error_is_set(&error) ? sd_bus_reply_method_error(m, &error) : sd_bus_reply_method_errno(m, r, nullptr);
-        if (s < 0) log::debug("cannot answer Spawn: {}", errno_text(s));
-    }
-    sd_bus_error_free(&error);
-    // The slot whose callback this is must outlive the call: freed by the removal source.
-    for (auto it = self.caller_queries_.begin(); it != self.caller_queries_.end(); ++it)
-        if (&*it == q) {
-            self.doomed_slots_.push_back(std::move(it->slot));
-            self.caller_queries_.erase(it);
-            break;
-        }
-    sd_event_source_set_enabled(self.removal_source_.get(), SD_EVENT_ONESHOT);
-    return 1;
+    // A caller offshootd did not know yet was held by the bus filter until the bus said who it
+    // is (Daemon::on_incoming), so this does not wait for the bus.
+    spawn_as(m, std::move(req), caller_of(m));
 }
 
 void Daemon::spawn_as(sd_bus_message* m, SpawnRequest req, const Caller& caller) {
