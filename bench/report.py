@@ -21,7 +21,9 @@ import os
 import re
 import sys
 
-SIZES = [64, 4096, 65536, 1048576]
+SIZES = [64, 4096, 65536, 1048576, 16777216]
+ELEMENTWISE_SIZES = [64, 4096, 65536, 1048576]  # one byte at a time: seconds per call past that
+MEMFD_SIZES = [65536, 1048576, 16777216]
 DEPTHS = [1, 16, 256]
 
 # key → counters that must be present and positive
@@ -31,18 +33,30 @@ EXPECTED = {
     "baseline/dbus_daemon_sdbus": ["p50_us", "p90_us"],
     "call/offshoot_proxy": ["p50_us", "p90_us"],
     "call/offshoot_proxy_calls_only": ["p50_us", "p90_us"],
+    "call/offshoot_proxy_with_callbacks": ["p50_us", "p90_us"],
     "call/offshoot_sdbus": ["p50_us", "p90_us"],
     "spawn/offshoot_sdbus": ["p50_us", "p90_us"],
     "spawn/offshoot_client": ["p50_us", "p90_us"],
+    "spawn/contained/none": ["p50_us", "p90_us"],
+    "spawn/contained/private-tmp": ["p50_us", "p90_us"],
+    "spawn/contained/private-network": ["p50_us", "p90_us"],
+    "spawn/contained/protect-system": ["p50_us", "p90_us"],
+    "spawn/contained/memory-max": ["p50_us", "p90_us"],
+    "spawn/restart": ["p50_us", "p90_us"],
     "python/managers_call": ["p50_us", "p90_us"],
     "python/managers_spawn": ["p50_us", "p90_us"],
+    "callback/walk_empty": ["p50_us", "p90_us"],
+    "callback/walk_one": ["p50_us", "p90_us"],
     "scale": ["block0_ms", "last_over_first", "supervisor_rss_MiB", "pss_per_instance_MiB",
               "stop_all_s", "supervisor_cpu_us_per_spawn", "callable", "supervisor_fds"],
 }
 for _s in SIZES:
-    for _k in ("baseline/raw_socketpair_copy", "echo/offshoot_proxy", "echo/offshoot_sdbus",
-               "echo/offshoot_proxy_elementwise"):
+    for _k in ("baseline/raw_socketpair_copy", "echo/offshoot_proxy", "echo/offshoot_sdbus"):
         EXPECTED[f"{_k}/{_s}"] = ["p50_us", "p90_us", "MBps"]
+for _s in ELEMENTWISE_SIZES:
+    EXPECTED[f"echo/offshoot_proxy_elementwise/{_s}"] = ["p50_us", "p90_us", "MBps"]
+for _s in MEMFD_SIZES:
+    EXPECTED[f"echo_memfd/offshoot_proxy/{_s}"] = ["p50_us", "p90_us", "MBps"]
 for _n in DEPTHS:
     for _k in ("async/offshoot_sdbus", "async/offshoot_proxy"):
         EXPECTED[f"{_k}/{_n}"] = ["calls_per_s"]
@@ -133,6 +147,11 @@ def compute_ratios(name, m):
     add("proxy_over_raw", "proxy call ÷ raw socketpair round trip (p50)", ratio(proxy, raw), "<=", 1.25, one_core)
     add("proxy_calls_only_over_raw", "proxy made with calls_only (no loop thread) ÷ raw (p50)",
         ratio(calls_only, raw), "<=", 1.25, one_core)
+    with_callbacks = get(m, "call/offshoot_proxy_with_callbacks", "p50_us")
+    add("proxy_with_callbacks_over_raw", "proxy made with with_callbacks (classic loop thread) ÷ raw (p50)",
+        ratio(with_callbacks, raw))
+    add("proxy_with_callbacks_over_proxy", "with_callbacks proxy ÷ default proxy (p50; the old default ÷ the new)",
+        ratio(with_callbacks, proxy))
     add("sdbus_over_raw", "plain sd-bus on the instance ÷ raw (p50)", ratio(sdb, raw))
     add("python_over_proxy", "Python managers ÷ offshoot proxy (p50)", ratio(py, proxy), ">=", 2.0)
     add("python_over_proxy_calls_only", "Python managers ÷ offshoot proxy made with calls_only (p50)",
@@ -149,6 +168,10 @@ def compute_ratios(name, m):
             ratio(get(m, f"echo/offshoot_proxy_elementwise/{size}", "MBps"), raw_copy))
         add(f"echo_sdbus_over_raw_{size}", f"Echo {size} B: plain sd-bus ÷ raw copy MB/s",
             ratio(get(m, f"echo/offshoot_sdbus/{size}", "MBps"), raw_copy))
+        if size in MEMFD_SIZES:
+            add(f"echo_memfd_over_raw_{size}", f"EchoMemfd {size} B: sealed memfd MB/s ÷ raw copy MB/s",
+                ratio(get(m, f"echo_memfd/offshoot_proxy/{size}", "MBps"), raw_copy),
+                ">=" if size == 1048576 else None, 0.5 if size == 1048576 else None)
     for api, sync_key in (("sdbus", "call/offshoot_sdbus"), ("proxy", "call/offshoot_proxy")):
         sync = sync_rate(m, sync_key)
         for n in DEPTHS:
@@ -168,6 +191,10 @@ def compute_ratios(name, m):
         get(m, "scale", "supervisor_rss_MiB"), "<=", 32.0)
     add("scale_pss_per_instance", "scale: PSS per instance (MiB)", get(m, "scale", "pss_per_instance_MiB"), "<=", 1.5)
     add("scale_stop_all", "scale: stop all (s)", get(m, "scale", "stop_all_s"), "<=", 5.0)
+    empty, one = get(m, "callback/walk_empty", "p50_us"), get(m, "callback/walk_one", "p50_us")
+    callback = one - empty if one is not None and empty is not None else None
+    add("callback_over_call", "one callback into the caller (Walk of 1 entry − Walk of none) ÷ plain call (p50)",
+        ratio(callback, sdb))
     for r in rows:
         v, op, t = r["value"], r["op"], r["target"]
         r["met"] = None if v is None or op is None else (v <= t if op == "<=" else v >= t)
@@ -215,8 +242,10 @@ def markdown(result):
         cols += [f"{n} p50", f"{n} p90", f"{n} ÷ raw"]
     head(cols)
     rows = [("raw socketpair ping-pong (8 B, two processes)", "baseline/raw_socketpair/8"),
-            ("offshoot: generated sdbus-c++ proxy (liboffshoot-client, loop thread)", "call/offshoot_proxy"),
-            ("offshoot: same proxy made with offshoot::calls_only (no loop thread)", "call/offshoot_proxy_calls_only"),
+            ("offshoot: generated sdbus-c++ proxy as liboffshoot-client hands it out (default)", "call/offshoot_proxy"),
+            ("offshoot: same proxy made with offshoot::calls_only (no thread)", "call/offshoot_proxy_calls_only"),
+            ("offshoot: same proxy made with offshoot::with_callbacks (classic loop thread: the old default)",
+             "call/offshoot_proxy_with_callbacks"),
             ("offshoot: plain sd-bus client on the instance's address", "call/offshoot_sdbus"),
             ("plain sd-bus service routed through dbus-daemon", "baseline/dbus_daemon_sdbus"),
             ("Python multiprocessing.managers proxy", "python/managers_call")]
@@ -234,12 +263,14 @@ def markdown(result):
     L.append("proxy: the generated sdbus-c++ proxy, its `ay` handed to sd-bus in one piece by "
              "offshoot/client/arrays.hpp; element-wise: the same call through sdbus-c++ 1.2's own "
              "templates, one byte at a time (bench/src/elementwise_bytes.cpp: what any sdbus-c++ proxy "
-             "does without offshoot's header); sd-bus: plain sd-bus client.")
+             "does without offshoot's header); sd-bus: plain sd-bus client; memfd: Echo.EchoMemfd, the bytes "
+             "in a sealed memfd passed as `h` (offshoot/sealed_memfd.hpp, docs/payloads.md), copied once "
+             "on each side.")
     L.append("")
     cols = ["size"]
     for n in names:
         cols += [f"{n} raw copy", f"{n} proxy", f"{n} proxy ÷ raw", f"{n} proxy, element-wise",
-                 f"{n} sd-bus"]
+                 f"{n} sd-bus", f"{n} memfd", f"{n} memfd ÷ raw"]
     head(cols)
     for size in SIZES:
         cells = [f"{size:,} B"]
@@ -249,6 +280,8 @@ def markdown(result):
             cells += [fmt(raw), fmt(px, 2), fmt(ratio(px, raw), 3),
                       fmt(get(m(n), f"echo/offshoot_proxy_elementwise/{size}", "MBps")),
                       fmt(get(m(n), f"echo/offshoot_sdbus/{size}", "MBps"))]
+            mf = get(m(n), f"echo_memfd/offshoot_proxy/{size}", "MBps")
+            cells += [fmt(mf), fmt(ratio(mf, raw), 3)]
         L.append("| " + " | ".join(cells) + " |")
     L.append("")
 
@@ -281,6 +314,13 @@ def markdown(result):
     rows = [("posix_spawn + waitpid of /bin/true", "baseline/posix_spawn_true"),
             ("offshoot Spawn → first Echo.Ping (sd-bus)", "spawn/offshoot_sdbus"),
             ("offshoot via liboffshoot-client: spawn + proxy + Ping", "spawn/offshoot_client"),
+            ("SpawnWithOptions, no containment key (next four's baseline)", "spawn/contained/none"),
+            ("… private-tmp (mount namespace, tmpfs /tmp and /var/tmp)", "spawn/contained/private-tmp"),
+            ("… private-network (network namespace, lo up)", "spawn/contained/private-network"),
+            ("… protect-system=strict (mount namespace, / read-only)", "spawn/contained/protect-system"),
+            ("… memory-max=256M (a cgroup of its own, embedded engine)", "spawn/contained/memory-max"),
+            ("restart: crash → a call answered by the restarted worker (RestartSec=100ms included)",
+             "spawn/restart"),
             ("Python BaseManager().start() + first call", "python/managers_spawn")]
     for text, key in rows:
         cells = [text]
@@ -330,6 +370,33 @@ def markdown(result):
                 cells.append(f"{fmt(s.get('supervisor_fds'), 0)} → {fmt(s.get('supervisor_fds_after'), 0)} after"
                              f" ({fmt(s.get('supervisor_fd_limit'), 0)})")
         L.append("| " + " | ".join(cells) + " |")
+    L.append("")
+
+    L.append("## 6. A call that calls back into its caller (Walker.Walk, plain sd-bus), µs")
+    L.append("")
+    L.append("The caller exports org.offshoot1.example.Sink on its connection to the instance; Walk "
+             "answers from a thread of its own and calls Sink.Entry once per entry, from that thread "
+             "through the worker's loop (bench/src/callbacks.cpp). The callback's round trip is the "
+             "difference of the two walks.")
+    L.append("")
+    cols = ["what"]
+    for n in names:
+        cols += [f"{n} p50", f"{n} p90", f"{n} ÷ plain call"]
+    head(cols)
+    for text, key in (("plain call: Echo.Ping (sd-bus)", "call/offshoot_sdbus"),
+                      ("Walk of an empty directory (no callback)", "callback/walk_empty"),
+                      ("Walk of one entry (one Sink.Entry callback)", "callback/walk_one")):
+        cells = [text]
+        for n in names:
+            p50 = get(m(n), key, "p50_us")
+            cells += [fmt(p50), fmt(get(m(n), key, "p90_us")), fmt(ratio(p50, get(m(n), "call/offshoot_sdbus", "p50_us")), 2)]
+        L.append("| " + " | ".join(cells) + " |")
+    cells = ["one callback round trip (difference of the medians)"]
+    for n in names:
+        e, o = get(m(n), "callback/walk_empty", "p50_us"), get(m(n), "callback/walk_one", "p50_us")
+        d = o - e if o is not None and e is not None else None
+        cells += [fmt(d), "—", fmt(ratio(d, get(m(n), "call/offshoot_sdbus", "p50_us")), 2)]
+    L.append("| " + " | ".join(cells) + " |")
     L.append("")
 
     L.append("## Targets (goals, not assertions)")

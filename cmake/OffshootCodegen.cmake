@@ -2,6 +2,12 @@
 #
 #   offshoot_add_adaptor(<target> <xml>)  worker side: offshoot-adaptorgen → <Iface>_adaptor.hpp
 #   offshoot_add_proxy(<target> <xml>)    client side: sdbus-c++-xml2cpp --proxy → <Iface>_proxy.h
+#   offshoot_add_export(<target> <xml>)   client side, an object the caller exports on an
+#                                         instance's connection for the instance to call back
+#                                         (sdbus-c++-xml2cpp --adaptor) → <Iface>_export.h
+#   offshoot_add_peer_proxy(<target> <xml>)
+#                                         worker side, an object the caller exports (calls back
+#                                         into it, offshoot/caller.hpp): → <Iface>_peer.hpp
 #   offshoot_add_class(<name> XML <xml> SOURCES … [CONFIG <ini>])
 #                                         a class plugin + its vendor config
 # Generated headers land in ${CMAKE_CURRENT_BINARY_DIR}/generated and are added to the
@@ -50,14 +56,41 @@ function(offshoot_add_proxy target xml)
   endif()
 endfunction()
 
-# Worker side: ${CMAKE_CURRENT_BINARY_DIR}/generated/<xml name minus .xml>_adaptor.hpp, e.g.
-# org.offshoot1.example.Counter_adaptor.hpp, regenerated when the XML or the generator change.
-function(offshoot_add_adaptor target xml)
+# Client side: an sdbus-c++ adaptor (sdbus::AdaptorInterfaces<…_adaptor>) for an object the
+# caller serves on the connection of a with_callbacks proxy (docs/timeouts.md, "Callbacks").
+function(offshoot_add_export target xml)
   get_filename_component(xml "${xml}" ABSOLUTE)
   get_filename_component(name "${xml}" NAME)
   string(REGEX REPLACE "\\.xml$" "" iface "${name}")
   set(dir "${CMAKE_CURRENT_BINARY_DIR}/generated")
-  set(out "${dir}/${iface}_adaptor.hpp")
+  set(out "${dir}/${iface}_export.h")
+  add_custom_command(OUTPUT "${out}"
+    COMMAND ${CMAKE_COMMAND} -E make_directory "${dir}"
+    COMMAND ${OFFSHOOT_XML2CPP} --adaptor=${out} ${xml}
+    DEPENDS "${xml}"
+    COMMENT "sdbus-c++-xml2cpp adaptor for ${iface} (exported by a caller)")
+  target_sources(${target} PRIVATE "${out}")
+  target_include_directories(${target} PUBLIC "$<BUILD_INTERFACE:${dir}>")
+endfunction()
+
+# Worker side: ${CMAKE_CURRENT_BINARY_DIR}/generated/<xml name minus .xml>_adaptor.hpp, e.g.
+# org.offshoot1.example.Counter_adaptor.hpp, regenerated when the XML or the generator change.
+function(offshoot_add_adaptor target xml)
+  _offshoot_adaptorgen(${target} "${xml}" adaptor _adaptor.hpp)
+endfunction()
+
+# Worker side, the other direction: <xml name minus .xml>_peer.hpp, the proxy a class calls an
+# object of its caller's with (e.g. org.offshoot1.example.Sink_peer.hpp).
+function(offshoot_add_peer_proxy target xml)
+  _offshoot_adaptorgen(${target} "${xml}" peer-proxy _peer.hpp)
+endfunction()
+
+function(_offshoot_adaptorgen target xml mode suffix)
+  get_filename_component(xml "${xml}" ABSOLUTE)
+  get_filename_component(name "${xml}" NAME)
+  string(REGEX REPLACE "\\.xml$" "" iface "${name}")
+  set(dir "${CMAKE_CURRENT_BINARY_DIR}/generated")
+  set(out "${dir}/${iface}${suffix}")
   if(TARGET offshoot-adaptorgen)  # offshoot's own tree
     set(generator offshoot-adaptorgen)
     set(generator_dependency offshoot-adaptorgen)
@@ -67,12 +100,44 @@ function(offshoot_add_adaptor target xml)
   endif()
   add_custom_command(OUTPUT "${out}"
     COMMAND ${CMAKE_COMMAND} -E make_directory "${dir}"
-    COMMAND $<TARGET_FILE:${generator}> --adaptor=${out} ${xml}
+    COMMAND $<TARGET_FILE:${generator}> --${mode}=${out} ${xml}
     DEPENDS "${xml}" ${generator_dependency}
-    COMMENT "offshoot-adaptorgen adaptor for ${iface}"
+    COMMENT "offshoot-adaptorgen ${mode} for ${iface}"
     VERBATIM)
   target_sources(${target} PRIVATE "${out}")
   target_include_directories(${target} PRIVATE "${dir}")
+endfunction()
+
+# The config's Interface= must be an interface the XML defines: otherwise the plugin serves one
+# name and callers ask for another, and every call answers UnknownMethod (the worker refuses to
+# start such an instance too, but this says it before anything is installed). Checked when CMake
+# runs, and again whenever either file changes.
+function(_offshoot_check_config_interface name xml config)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${xml}" "${config}")
+  file(READ "${xml}" xml_text)
+  string(REGEX MATCHALL "<interface[ \t\r\n]+name=[\"'][^\"']+[\"']" found "${xml_text}")
+  set(defined "")
+  foreach(element IN LISTS found)
+    string(REGEX REPLACE ".*name=[\"']([^\"']+)[\"']" "\\1" interface "${element}")
+    list(APPEND defined "${interface}")
+  endforeach()
+  file(STRINGS "${config}" lines REGEX "^[ \t]*Interface[ \t]*=")
+  foreach(line IN LISTS lines)
+    if(NOT line MATCHES "^[ \t]*Interface[ \t]*=")  # the rest of a line a ';' cut in two
+      continue()
+    endif()
+    string(REGEX REPLACE "^[ \t]*Interface[ \t]*=[ \t]*" "" value "${line}")
+    string(STRIP "${value}" value)  # (a ';' comment is already cut off: it splits the list)
+    if(value MATCHES "@" OR value IN_LIST defined)
+      continue()
+    endif()
+    get_filename_component(config_name "${config}" NAME)
+    get_filename_component(xml_name "${xml}" NAME)
+    string(REPLACE ";" ", " defined_text "${defined}")
+    message(FATAL_ERROR "offshoot_add_class(${name}): ${config_name} says Interface=${value}, but ${xml_name} "
+                        "defines ${defined_text}. The plugin serves what the XML defines, and callers ask for "
+                        "what the config says: make them the same.")
+  endforeach()
 endfunction()
 
 # A class plugin: MODULE library <name> (file <lowercase name>.so, no "lib" prefix) in the
@@ -88,6 +153,11 @@ function(offshoot_add_class name)
   endif()
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "offshoot_add_class(${name}): unexpected arguments ${arg_UNPARSED_ARGUMENTS}")
+  endif()
+  if(arg_CONFIG)
+    get_filename_component(_xml "${arg_XML}" ABSOLUTE)
+    get_filename_component(_config "${arg_CONFIG}" ABSOLUTE)
+    _offshoot_check_config_interface(${name} "${_xml}" "${_config}")
   endif()
   if(NOT TARGET offshoot-worker-lib)
     _offshoot_add_class_out_of_tree(${name} "${arg_XML}" "${arg_CONFIG}" ${arg_SOURCES})

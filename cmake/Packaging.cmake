@@ -29,14 +29,18 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 
 # Declared rather than computed (dpkg-shlibdeps), so the package is the same wherever it is
 # built: the libraries the binaries link (readelf -d), at bookworm's versions, plus the system
-# bus the service lives on. systemd is recommended only: embedded mode needs no systemd.
+# bus the service lives on, and what the Python client (python/, installed into
+# /usr/lib/python3/dist-packages) imports. systemd is recommended only: embedded mode needs no systemd.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libsystemd0 (>= 252), libsdbus-c++1 (>= 1.2.0), libcap-ng0, libinih1, libfmt9, libexpat1, libseccomp2, dbus")
+    "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libsystemd0 (>= 252), libsdbus-c++1 (>= 1.2.0), libcap-ng0, libinih1, libfmt9, libexpat1, libseccomp2, dbus, python3, python3-jeepney (>= 0.7)")
 if(OFFSHOOT_SANITIZE)  # a test build: its binaries need the sanitizers' runtimes
   string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libasan8, libubsan1")
 endif()
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
+# offshootd on another host (Supervisor::remote, offshootctl --host, Python's host=) runs ssh
+# here; the other host needs only systemd (its systemd-stdio-bridge) and this package.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "openssh-client")
 
 # Maintainer scripts: make systemd and the system bus see the new unit, activation file and
 # policy (and forget them on removal). Kept deliberately simple; failures don't fail dpkg

@@ -19,9 +19,15 @@ packages=(
   libglib2.0-bin                      # gdbus
   systemd                             # busctl, systemd-notify, the real systemd for unit tests
   util-linux                          # unshare, nsenter, taskset (PID-namespace systemd tests, benchmarks)
+  iproute2                            # ip: the loopback of the ssh tests' network namespace
+  openssh-client                      # ssh: offshootd on another host (tests/remote)
+  openssh-server                      # sshd: the "other host" of tests/remote, run by the test itself
+                                      # in namespaces of its own (the package's ssh.service is not used)
   procps                              # ps, pgrep for debugging test failures
   passwd                              # the nobody/nogroup accounts the tests spawn as
   python3                             # the benchmark's Python peer
+  python3-jeepney                     # the Python client's D-Bus library (python/, docs/python.md)
+  python3-pytest                      # the Python client's tests (ctest label python)
   # the sanitize and fuzz stages of scripts/test.sh (GCC's ASan/UBSan runtimes come with g++)
   clang libclang-rt-14-dev          # libFuzzer and the sanitizer runtimes (only recommended by clang)
 )

@@ -45,7 +45,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 build_targets() {
   local start=$SECONDS
   CC="${CC:-clang}" CXX="${CXX:-clang++}" cmake -S "$root" -B "$build" \
-    -DOFFSHOOT_FUZZ=ON -DOFFSHOOT_SANITIZE=ON -DOFFSHOOT_BUILD_TESTS=OFF \
+    -DOFFSHOOT_FUZZ=ON -DOFFSHOOT_SANITIZE=ON -DOFFSHOOT_BUILD_TESTS=OFF -DOFFSHOOT_WERROR=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$build" --target "${targets[@]}" -j"$jobs"
   echo "fuzz.sh: built ${targets[*]} in $((SECONDS - start)) s"

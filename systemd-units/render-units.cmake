@@ -1,5 +1,5 @@
-# render-units.cmake — run at install time (install(CODE) in CMakeLists.txt): writes the unit
-# and the D-Bus activation file with offshootd's *installed* path. The prefix is only known
+# render-units.cmake — run at install time (install(CODE) in CMakeLists.txt): writes the units
+# and the D-Bus activation file with offshootd's *installed* paths. The prefix is only known
 # then: `cmake --install build --prefix P` and CPack's /usr differ from the configured one.
 #
 # In: OFFSHOOT_UNITS_SOURCE_DIR, OFFSHOOT_BINDIR, OFFSHOOT_DOCDIR, OFFSHOOT_DATADIR (relative
@@ -17,6 +17,7 @@ set(CMAKE_INSTALL_FULL_DOCDIR "${full_DOCDIR}")
 
 foreach(pair
     "offshootd.service.in|${CMAKE_INSTALL_PREFIX}/lib/systemd/system/offshootd.service"
+    "offshoot.slice.in|${CMAKE_INSTALL_PREFIX}/lib/systemd/system/offshoot.slice"
     "org.offshoot1.service.in|${full_DATADIR}/dbus-1/system-services/org.offshoot1.service")
   string(REPLACE "|" ";" pair "${pair}")
   list(GET pair 0 source)

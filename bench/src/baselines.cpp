@@ -8,6 +8,8 @@
 // The peer processes are children of this one, so they inherit its CPU affinity.
 #include "common.hpp"
 
+#include <offshoot/common/fd.hpp>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -49,25 +51,25 @@ bool write_all(int fd, const void* buf, size_t n) {
 }
 
 // A forked peer that echoes `size`-byte blocks on a socketpair until EOF. The child only
-// calls read/write/_exit (async-signal-safe), so forking a process with threads is fine.
+// calls close/read/write/_exit (async-signal-safe), so forking a process with threads is fine.
 class EchoChild {
 public:
     explicit EchoChild(size_t size) : buffer_(size) {
         int sv[2];
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) fail("socketpair");
+        Fd ours(sv[0]), theirs(sv[1]);
         pid_ = ::fork();
         if (pid_ < 0) fail("fork");
         if (pid_ == 0) {
-            ::close(sv[0]);
-            while (read_all(sv[1], buffer_.data(), size) && write_all(sv[1], buffer_.data(), size)) {
+            ours.reset();
+            while (read_all(theirs.get(), buffer_.data(), size) && write_all(theirs.get(), buffer_.data(), size)) {
             }
             ::_exit(0);
         }
-        ::close(sv[1]);
-        fd_ = sv[0];
+        fd_ = std::move(ours);
     }
     ~EchoChild() {
-        ::close(fd_);  // EOF: the child leaves its loop
+        fd_.reset();  // EOF: the child leaves its loop
         int status;
         while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
         }
@@ -76,14 +78,14 @@ public:
     EchoChild& operator=(const EchoChild&) = delete;
 
     void round_trip(std::vector<char>& out, std::vector<char>& in) {
-        if (!write_all(fd_, out.data(), out.size()) || !read_all(fd_, in.data(), in.size()))
+        if (!write_all(fd_.get(), out.data(), out.size()) || !read_all(fd_.get(), in.data(), in.size()))
             fail("socketpair round trip");
     }
 
 private:
     std::vector<char> buffer_;
     pid_t pid_ = -1;
-    int fd_ = -1;
+    Fd fd_;
 };
 
 void raw_socketpair(benchmark::State& state) {
@@ -125,18 +127,18 @@ public:
         char* argv[] = {exe.data(), a1.data(), a2.data(), nullptr};
         int ready[2];
         if (::pipe2(ready, O_CLOEXEC) < 0) fail("pipe");
+        Fd ready_read(ready[0]), ready_write(ready[1]);
         posix_spawn_file_actions_t fa;
         posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, ready[1], STDOUT_FILENO);
+        posix_spawn_file_actions_adddup2(&fa, ready_write.get(), STDOUT_FILENO);
         int r = ::posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv, environ);
         posix_spawn_file_actions_destroy(&fa);
-        ::close(ready[1]);
+        ready_write.reset();  // the child's copy is its stdout now: EOF if it dies first
         if (r != 0) fail("starting " + exe + ": " + std::strerror(r));
         char line[16] = {};
         // It prints READY once it owns its name.
-        if (!read_all(ready[0], line, 6) || std::strncmp(line, "READY\n", 6) != 0)
+        if (!read_all(ready_read.get(), line, 6) || std::strncmp(line, "READY\n", 6) != 0)
             fail(exe + " did not become ready");
-        ::close(ready[0]);
     }
     ~BrokerService() {
         ::kill(pid_, SIGTERM);
@@ -170,7 +172,7 @@ void register_baselines() {
     const auto& c = config();
     benchmark::RegisterBenchmark("baseline/raw_socketpair", raw_socketpair)
         ->Arg(8)->Iterations(c.calls)->Unit(benchmark::kMicrosecond)->UseRealTime();
-    for (int64_t size : {int64_t{64}, int64_t{4} << 10, int64_t{64} << 10, int64_t{1} << 20}) {
+    for (int64_t size : payload_sizes) {
         int64_t n = std::clamp<int64_t>(c.payload_budget / size, 1, c.calls);
         benchmark::RegisterBenchmark("baseline/raw_socketpair_copy", raw_socketpair)
             ->Arg(size)->Iterations(n)->Unit(benchmark::kMicrosecond)->UseRealTime();

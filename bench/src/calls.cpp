@@ -1,14 +1,22 @@
 // calls.cpp — calls on one Echo instance over its private connection:
 //   call/offshoot_proxy            Echo.Ping through the generated sdbus-c++ proxy, as
-//                                  liboffshoot-client hands it out (offshoot::connect<P>:
-//                                  the connection's event loop runs on a thread of its own)
-//   call/offshoot_proxy_calls_only the same proxy made with offshoot::calls_only: no loop thread,
+//                                  liboffshoot-client hands it out (offshoot::connect<P>: the
+//                                  call runs on the caller's thread, a DeliveryThread stands by
+//                                  for signals and async replies)
+//   call/offshoot_proxy_calls_only the same proxy made with offshoot::calls_only: no thread,
 //                                  sdbus-c++ calls sd_bus_call on the caller's thread
+//   call/offshoot_proxy_with_callbacks
+//                                  the same proxy made with offshoot::with_callbacks: sdbus-c++'s
+//                                  classic loop thread, which every call is handed to (the
+//                                  default before DeliveryThread: the same-run baseline)
 //   call/offshoot_sdbus            plain sd-bus on the instance's address (the transport alone)
 //   echo/offshoot_proxy/<B>, echo/offshoot_sdbus/<B>
 //                                  Echo.Echo with B bytes (the proxy's ay marshalled in one piece
 //                                  by offshoot/client/arrays.hpp; elementwise_bytes.cpp has the
 //                                  same call through sdbus-c++'s element-wise templates)
+//   echo_memfd/offshoot_proxy/<B>  Echo.EchoMemfd: B bytes copied into a sealed memfd, passed
+//                                  as 'h', mapped and copied into a new one by the instance,
+//                                  mapped and read back here (offshoot/sealed_memfd.hpp)
 //   async/offshoot_sdbus/<N>, async/offshoot_proxy/<N>
 //                                  Echo.Ping with N calls in flight on one connection
 #include "common.hpp"
@@ -24,6 +32,12 @@
 
 namespace offshoot::bench {
 namespace {
+
+std::vector<uint8_t> pattern(size_t size) {
+    std::vector<uint8_t> data(size);
+    for (size_t i = 0; i < size; ++i) data[i] = static_cast<uint8_t>(i * 131 + 7);
+    return data;
+}
 
 void warm_up(EchoProxy& p) {
     for (int64_t i = 0; i < 100; ++i)
@@ -44,19 +58,36 @@ void offshoot_proxy(benchmark::State& state) {
     s.report(state);
 }
 
-void offshoot_proxy_calls_only(benchmark::State& state) {
-    auto connected = offshoot::connect<EchoProxy>(offshoot::calls_only, shared_echo().address);
-    EchoProxy& proxy = *connected;
-    warm_up(proxy);
+template <class Kind>
+void offshoot_proxy_of_kind(benchmark::State& state) {
+    auto connected = offshoot::connect<EchoProxy>(Kind{}, shared_echo().address);
+    warm_up(*connected);
     Samples s(state.max_iterations);
     int64_t v = 0;
     for (auto _ : state) {
         timed(s, [&] {
             ++v;
-            if (proxy.Ping(v) != v) fail("Echo.Ping answered wrongly");
+            if (connected->Ping(v) != v) fail("Echo.Ping answered wrongly");
         });
     }
     s.report(state);
+}
+
+// B bytes there and back as sealed memfds; the bytes are read on both sides (the last one
+// checked here, every one copied by the instance), as a real consumer would touch them.
+void echo_memfd(benchmark::State& state) {
+    const auto data = pattern(static_cast<size_t>(state.range(0)));
+    auto connected = offshoot::connect<EchoProxy>(shared_echo().address);
+    auto round_trip = [&] {
+        auto out = offshoot::SealedMemfd::copy_of(data);
+        auto back = offshoot::SealedMemfd::adopt(connected->EchoMemfd(out.fd()));
+        if (back.size() != data.size() || back.bytes().back() != data.back())
+            fail("Echo.EchoMemfd answered different bytes");
+    };
+    round_trip();
+    Samples s(state.max_iterations);
+    for (auto _ : state) timed(s, round_trip);
+    s.report(state, static_cast<double>(data.size()));
 }
 
 void offshoot_sdbus(benchmark::State& state) {
@@ -66,12 +97,6 @@ void offshoot_sdbus(benchmark::State& state) {
     int64_t v = 0;
     for (auto _ : state) timed(s, [&] { sdbus_ping(bus.get(), object_name, ++v); });
     s.report(state);
-}
-
-std::vector<uint8_t> pattern(size_t size) {
-    std::vector<uint8_t> data(size);
-    for (size_t i = 0; i < size; ++i) data[i] = static_cast<uint8_t>(i * 131 + 7);
-    return data;
 }
 
 void echo_proxy(benchmark::State& state) {
@@ -93,7 +118,7 @@ void sdbus_echo(sd_bus* bus, const std::vector<uint8_t>& data) {
     check(sd_bus_message_new_method_call(bus, &raw, object_name, object_path, echo_iface, "Echo"), "new call");
     MessagePtr call(raw);
     check(sd_bus_message_append_array(raw, 'y', data.data(), data.size()), "append ay");
-    sd_bus_error e = SD_BUS_ERROR_NULL;
+    BusError e;
     sd_bus_message* reply = nullptr;
     check(sd_bus_call(bus, raw, 0, &e, &reply), "Echo.Echo", &e);
     MessagePtr owned(reply);
@@ -204,15 +229,23 @@ void register_calls() {
     const auto& c = config();
     benchmark::RegisterBenchmark("call/offshoot_proxy", offshoot_proxy)
         ->Iterations(c.calls)->Unit(benchmark::kMicrosecond)->UseRealTime();
-    benchmark::RegisterBenchmark("call/offshoot_proxy_calls_only", offshoot_proxy_calls_only)
+    benchmark::RegisterBenchmark("call/offshoot_proxy_calls_only", offshoot_proxy_of_kind<offshoot::calls_only_t>)
+        ->Iterations(c.calls)->Unit(benchmark::kMicrosecond)->UseRealTime();
+    benchmark::RegisterBenchmark("call/offshoot_proxy_with_callbacks",
+                                 offshoot_proxy_of_kind<offshoot::with_callbacks_t>)
         ->Iterations(c.calls)->Unit(benchmark::kMicrosecond)->UseRealTime();
     benchmark::RegisterBenchmark("call/offshoot_sdbus", offshoot_sdbus)
         ->Iterations(c.calls)->Unit(benchmark::kMicrosecond)->UseRealTime();
-    for (int64_t size : {int64_t{64}, int64_t{4} << 10, int64_t{64} << 10, int64_t{1} << 20}) {
+    for (int64_t size : payload_sizes) {
         int64_t n = std::clamp<int64_t>(c.payload_budget / size, 1, c.calls);
         benchmark::RegisterBenchmark("echo/offshoot_proxy", echo_proxy)
             ->Arg(size)->Iterations(n)->Unit(benchmark::kMicrosecond)->UseRealTime();
         benchmark::RegisterBenchmark("echo/offshoot_sdbus", echo_sdbus)
+            ->Arg(size)->Iterations(n)->Unit(benchmark::kMicrosecond)->UseRealTime();
+    }
+    for (int64_t size : memfd_sizes) {
+        int64_t n = std::clamp<int64_t>(c.payload_budget / size, 1, c.calls);
+        benchmark::RegisterBenchmark("echo_memfd/offshoot_proxy", echo_memfd)
             ->Arg(size)->Iterations(n)->Unit(benchmark::kMicrosecond)->UseRealTime();
     }
     for (int64_t n : {1, 16, 256}) {

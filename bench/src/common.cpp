@@ -41,7 +41,7 @@ BusPtr open_bus(const std::string& address) {
 }
 
 void sdbus_ping(sd_bus* bus, const char* destination, int64_t v) {
-    sd_bus_error e = SD_BUS_ERROR_NULL;
+    BusError e;
     sd_bus_message* reply = nullptr;
     int r = sd_bus_call_method(bus, destination, object_path, echo_iface, "Ping", &e, &reply, "x", v);
     check(r, "Echo.Ping", &e);

@@ -1,6 +1,7 @@
-// common.hpp — what every benchmark of offshoot-bench shares: the run's configuration, RAII
-// for sd-bus objects, per-operation latency samples (median/p90 reported as counters), and the
-// one Echo instance the call benchmarks talk to.
+// common.hpp — what every benchmark of offshoot-bench shares: the run's configuration, sd-bus
+// connections (in the product's own RAII types, offshoot/common/sd_ptr.hpp), per-operation
+// latency samples (median/p90 reported as counters), and the one Echo instance the call
+// benchmarks talk to.
 //
 // Every figure is reported as counters on the Google Benchmark result, so that scripts/bench.sh
 // (through bench/report.py) reads one JSON file per placement:
@@ -9,12 +10,14 @@
 //   calls_per_s      pipelined rate
 #pragma once
 
+#include <offshoot/names.hpp>
+
 #include <benchmark/benchmark.h>
+#include <offshoot/common/sd_ptr.hpp>  // offshoot::BusPtr, MessagePtr, CredsPtr, BusError
 #include <systemd/sd-bus.h>
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,25 +41,16 @@ Config& config();
 // Fails with `what` and strerror(-r) (sd-bus convention) or the error's message.
 int check(int r, const char* what, const sd_bus_error* error = nullptr);
 
-struct BusUnref {
-    void operator()(sd_bus* b) const noexcept { sd_bus_flush_close_unref(b); }
-};
-using BusPtr = std::unique_ptr<sd_bus, BusUnref>;
-struct MessageUnref {
-    void operator()(sd_bus_message* m) const noexcept { sd_bus_message_unref(m); }
-};
-using MessagePtr = std::unique_ptr<sd_bus_message, MessageUnref>;
-
 // An sd-bus client connection to `address`, Hello included (as busctl and sdbus-c++ do).
 BusPtr open_bus(const std::string& address);
 
-// offshoot's names (DESIGN.md, API v1).
-inline constexpr const char* supervisor_name = "org.offshoot1";
-inline constexpr const char* supervisor_path = "/org/offshoot1";
-inline constexpr const char* supervisor_iface = "org.offshoot1.Supervisor";
-inline constexpr const char* instance_iface = "org.offshoot1.Instance";
-inline constexpr const char* object_name = "org.offshoot1.Object";
-inline constexpr const char* object_path = "/org/offshoot1/object";
+// offshoot's names (offshoot/names.hpp), and the Echo class's interface.
+inline constexpr const char* supervisor_name = names::bus_name;
+inline constexpr const char* supervisor_path = names::supervisor_path;
+inline constexpr const char* supervisor_iface = names::supervisor_interface;
+inline constexpr const char* instance_iface = names::instance_interface;
+inline constexpr const char* object_name = names::object_name;
+inline constexpr const char* object_path = names::object_path;
 inline constexpr const char* echo_iface = "org.offshoot1.example.Echo";
 
 // Echo.Ping(v) on an sd-bus connection; fails the run unless the answer is v.
@@ -99,10 +93,19 @@ struct SharedEcho {
 const SharedEcho& shared_echo();
 void release_shared_echo();  // before exit, while the client library's threads may still join
 
+// Payload sizes of the Echo rows and their raw-copy baseline: 64 B … 16 MiB. The element-wise
+// row stops at 1 MiB (16 MiB one byte at a time takes seconds per call).
+inline constexpr int64_t payload_sizes[] = {64, int64_t{4} << 10, int64_t{64} << 10, int64_t{1} << 20,
+                                            int64_t{16} << 20};
+inline constexpr int64_t elementwise_max_size = int64_t{1} << 20;
+// The sealed-memfd rows (docs/payloads.md): the sizes where a copy through the socket costs.
+inline constexpr int64_t memfd_sizes[] = {int64_t{64} << 10, int64_t{1} << 20, int64_t{16} << 20};
+
 // Registration, one function per area (main.cpp calls them in this order).
 void register_baselines();
 void register_calls();
 void register_elementwise_bytes();  // ay through sdbus-c++'s own templates (elementwise_bytes.cpp)
+void register_callbacks();  // a call that calls back into its caller (callbacks.cpp)
 void register_spawn();
 void register_scale();
 

@@ -66,7 +66,8 @@ void echo_proxy_elementwise(benchmark::State& state) {
 
 void register_elementwise_bytes() {
     const auto& c = config();
-    for (int64_t size : {int64_t{64}, int64_t{4} << 10, int64_t{64} << 10, int64_t{1} << 20}) {
+    for (int64_t size : payload_sizes) {
+        if (size > elementwise_max_size) continue;
         int64_t n = std::clamp<int64_t>(c.payload_budget / size, 1, c.calls);
         benchmark::RegisterBenchmark("echo/offshoot_proxy_elementwise", echo_proxy_elementwise)
             ->Arg(size)->Iterations(n)->Unit(benchmark::kMicrosecond)->UseRealTime();

@@ -1,5 +1,5 @@
-// offshoot-bench — offshoot's call latency, payload throughput, pipelining, spawn latency and
-// scale, each next to its baseline measured in the same run (see bench/RESULTS.md).
+// offshoot-bench — offshoot's call latency, payload throughput, pipelining, callbacks into the
+// caller, spawn latency and scale, each next to its baseline measured in the same run (see bench/RESULTS.md).
 //
 //   offshoot-bench --bus=ADDR [--uid=65534] [--calls=20000] [--spawns=200] [--scale=1000]
 //                  [--async-calls=50000] [--payload-budget=BYTES] [--benchmark_* flags]
@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
     register_baselines();
     register_calls();
     register_elementwise_bytes();
+    register_callbacks();
     register_spawn();
     register_scale();
     benchmark::RunSpecifiedBenchmarks();

@@ -24,12 +24,11 @@ namespace offshoot::bench {
 namespace {
 
 pid_t supervisor_pid(sd_bus* bus) {
-    sd_bus_creds* creds = nullptr;
-    check(sd_bus_get_name_creds(bus, supervisor_name, SD_BUS_CREDS_PID, &creds), "offshootd's pid");
+    sd_bus_creds* raw = nullptr;
+    check(sd_bus_get_name_creds(bus, supervisor_name, SD_BUS_CREDS_PID, &raw), "offshootd's pid");
+    CredsPtr creds(raw);
     pid_t pid = 0;
-    int r = sd_bus_creds_get_pid(creds, &pid);
-    sd_bus_creds_unref(creds);
-    check(r, "offshootd's pid");
+    check(sd_bus_creds_get_pid(creds.get(), &pid), "offshootd's pid");
     return pid;
 }
 
@@ -89,7 +88,7 @@ double fd_limit(pid_t pid) {
 
 // ListInstances → pid of each handle path.
 std::map<std::string, uint32_t> instance_pids(sd_bus* bus) {
-    sd_bus_error e = SD_BUS_ERROR_NULL;
+    BusError e;
     sd_bus_message* reply = nullptr;
     check(sd_bus_call_method(bus, supervisor_name, supervisor_path, supervisor_iface, "ListInstances", &e, &reply, ""),
           "ListInstances", &e);
@@ -149,7 +148,7 @@ void scale(benchmark::State& state) {
         auto t_block = Clock::now();
         double cpu_block = cpu_before;
         for (int i = 0; i < n; ++i) {
-            sd_bus_error e = SD_BUS_ERROR_NULL;
+            BusError e;
             sd_bus_message* reply = nullptr;
             int r = sd_bus_call_method(bus.get(), supervisor_name, supervisor_path, supervisor_iface, "SpawnWithOptions",
                                        &e, &reply, "sa{sv}", cls.c_str(), 2, "uid", "u", config().uid,

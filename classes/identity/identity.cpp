@@ -1,6 +1,6 @@
 // identity.cpp — Identity: reports who and where the instance runs (uid, gid, groups, cwd,
 // pid) and touches files relative to its own working directory, the "each instance needs its
-// own cwd" use case. Failures answer org.offshoot1.example.Identity.Error with strerror.
+// own cwd" use case. Failures answer org.offshoot1.example.Identity.Error with the errno text.
 #include "org.offshoot1.example.Identity_adaptor.hpp"
 
 #include <offshoot/worker.hpp>
@@ -8,9 +8,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <thread>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -18,7 +22,7 @@ namespace {
 constexpr const char* identity_error = "org.offshoot1.example.Identity.Error";
 
 [[noreturn]] void fail(const std::string& what, int err) {
-    throw offshoot::Error(identity_error, what + ": " + std::strerror(err));
+    throw offshoot::Error(identity_error, what + ": " + offshoot::errno_text(err));
 }
 
 // Closes on every path out of ReadFile/WriteFile.
@@ -55,7 +59,47 @@ public:
         if (::chdir(path.c_str()) < 0) fail("ChangeDirectory '" + path + "'", errno);
     }
 
-    void WriteFile(const std::string& name, const std::string& content) override {
+    // WriteFile and ReadFile run on a thread of their own and answer through their Result: a
+    // file that blocks (a FIFO with nobody at the other end) must not hold up every other
+    // caller of this instance, nor its stop() hook (offshoot/result.hpp).
+    void WriteFile(offshoot::Result<> result, const std::string& name, const std::string& content) override {
+        in_background(std::move(result), [name, content] {
+            write_file(name, content);
+            return std::tuple<>{};
+        });
+    }
+
+    void ReadFile(offshoot::Result<std::string> result, const std::string& name) override {
+        in_background(std::move(result), [name] { return std::make_tuple(read_file(name)); });
+    }
+
+private:
+    // Calls in flight on threads of their own; past the bound a call is refused rather than
+    // starting yet another thread that may block for good.
+    static constexpr int max_in_flight = 16;
+    std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
+
+    template <class... T, class Work>
+    void in_background(offshoot::Result<T...> result, Work work) {
+        if (in_flight_->fetch_add(1) >= max_in_flight) {
+            in_flight_->fetch_sub(1);
+            throw offshoot::Error(offshoot::errors::dbus_limits_exceeded,
+                                  std::to_string(max_in_flight) + " file calls are already in progress");
+        }
+        // The thread owns what it needs (not `this`): it may outlive the object at exit.
+        std::thread([result = std::move(result), work = std::move(work), in_flight = in_flight_]() mutable {
+            try {
+                std::apply([&](const T&... values) { result.return_value(values...); }, work());
+            } catch (const offshoot::Error& e) {
+                result.return_error(e);
+            } catch (const std::exception& e) {
+                result.return_error(offshoot::Error(identity_error, e.what()));
+            }
+            in_flight->fetch_sub(1);
+        }).detach();
+    }
+
+    static void write_file(const std::string& name, const std::string& content) {
         check_name("WriteFile", name);
         FileDescriptor fd(::open(name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666));
         if (fd.get() < 0) fail("WriteFile '" + name + "'", errno);
@@ -71,7 +115,7 @@ public:
         if (fd.close() < 0) fail("WriteFile '" + name + "'", errno);
     }
 
-    std::string ReadFile(const std::string& name) override {
+    static std::string read_file(const std::string& name) {
         check_name("ReadFile", name);
         FileDescriptor fd(::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
         if (fd.get() < 0) fail("ReadFile '" + name + "'", errno);
@@ -94,7 +138,6 @@ public:
         return content;
     }
 
-private:
     // D-Bus messages are at most 128 MiB; stay well below.
     static constexpr size_t max_file_size = 64u << 20;
 

@@ -1,6 +1,7 @@
 // sleeper.cpp — Sleeper: the task example. Arguments [milliseconds, exit-code] (the exit code
-// defaults to 0); run() sleeps that long, then the process exits with the code. Remaining()
-// answers while it sleeps. A Stop in terminate mode cuts the sleep short (wait_for_stop).
+// defaults to 0); run() sleeps that long, then the process exits with the code, and hands back
+// what happened: {"slept-ms": t, "stopped": b} (Instance.WaitReturnValue). Remaining() answers
+// while it sleeps. A Stop in terminate mode cuts the sleep short (wait_for_stop).
 //
 // run() runs on a thread of its own while Remaining() runs on the worker's loop thread: the
 // state they share is atomic.
@@ -12,6 +13,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -50,10 +52,14 @@ public:
     }
 
     int run() override {
-        const Clock::time_point deadline = Clock::now() + duration_;
+        const Clock::time_point start = Clock::now();
+        const Clock::time_point deadline = start + duration_;
         deadline_.store(deadline.time_since_epoch().count());
         const bool stopped = wait_for_stop(deadline);
         finished_.store(true);
+        const auto slept = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+        set_return_value(std::map<std::string, offshoot::Variant>{
+            {"slept-ms", static_cast<uint64_t>(slept)}, {"stopped", stopped}});
         // Stopped early: the worker exits 0 after a stop whatever run() returns.
         return stopped ? 0 : exit_code_;
     }

@@ -53,7 +53,7 @@ public:
         const std::string text = std::to_string(count_) + "\n";
         const int fd = ::open("ticker-end", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-            std::fprintf(stderr, "Ticker: cannot write ticker-end: %s\n", std::strerror(errno));
+            std::fprintf(stderr, "Ticker: cannot write ticker-end: %s\n", offshoot::errno_text(errno).c_str());
         if (fd >= 0) ::close(fd);
     }
 

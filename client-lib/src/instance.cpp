@@ -12,7 +12,7 @@ namespace {
 // sd-bus reads UINT64_MAX as "no timeout": Wait and a Stop that lets the work finish may take
 // as long as the work does.
 constexpr uint64_t no_timeout = std::numeric_limits<uint64_t>::max();
-// DESIGN.md: stop-timeout-usec defaults to 10 s, then SIGKILL.
+// docs/lifecycle.md: stop-timeout-usec defaults to 10 s, then SIGKILL.
 constexpr uint64_t default_stop_timeout_usec = 10'000'000;
 // On top of the stop timeout: SIGKILL, reaping and the reply.
 constexpr uint64_t stop_margin_usec = 30'000'000;
@@ -33,7 +33,8 @@ InstanceHandle::InstanceHandle(std::shared_ptr<SupervisorLink> supervisor, std::
       spawn_address(std::move(address)),
       stop_mode(mode),
       stop_timeout_usec(timeout_usec),
-      proxy(*link->connection, path, [this](const ExitStatus& status) { exited(status); }) {}
+      proxy(*link->connection, path, [this](const ExitStatus& status) { exited(status); },
+            [this](const RestartInfo& info) { restarted(info); }) {}
 
 uint64_t InstanceHandle::stop_call_timeout() const {
     if (stop_mode == StopMode::wait)
@@ -51,6 +52,16 @@ void InstanceHandle::exited(const ExitStatus& status) {
     }
     if (callback)
         callback(status);
+}
+
+void InstanceHandle::restarted(const RestartInfo& info) {
+    std::function<void(const RestartInfo&)> callback;
+    {
+        std::lock_guard lock(mutex);
+        callback = on_restart;  // (spawn_address stays right: a restart keeps the address)
+    }
+    if (callback)
+        callback(info);
 }
 
 }  // namespace detail
@@ -105,6 +116,8 @@ std::string Instance::result() const { return handle().proxy.Result(); }
 int Instance::exit_code() const { return handle().proxy.ExitCode(); }
 int Instance::exit_signal() const { return handle().proxy.ExitSignal(); }
 std::string Instance::owner() const { return handle().proxy.Owner(); }
+uint32_t Instance::n_restarts() const { return handle().proxy.NRestarts(); }
+std::string Instance::restart_policy() const { return handle().proxy.Restart(); }
 
 void Instance::start() {
     auto& h = handle();
@@ -187,12 +200,21 @@ void Instance::on_exit(std::function<void(const ExitStatus&)> callback) {
         to_call(status);
 }
 
+void Instance::on_restart(std::function<void(const RestartInfo&)> callback) {
+    auto& h = handle();
+    {
+        std::lock_guard lock(h.mutex);
+        h.on_restart = std::move(callback);
+    }
+    h.proxy.listen();
+}
+
 std::unique_ptr<sdbus::IConnection> Instance::open_private_connection() const {
     auto& h = handle();
     std::string address = h.spawn_address.empty() ? h.proxy.Address() : h.spawn_address;
     if (address.empty())
         throw Error(errors::not_running, "instance " + h.path + " is not running (no address)");
-    return open_connection(address);
+    return h.link->open_instance_connection(address);
 }
 
 }  // namespace offshoot

@@ -34,6 +34,10 @@ public:
 struct SupervisorLink {
     explicit SupervisorLink(std::unique_ptr<sdbus::IConnection> bus);
 
+    // An instance's private connection: its address as it is, or through ssh to `host`.
+    std::unique_ptr<sdbus::IConnection> open_instance_connection(const std::string& address) const;
+
+    std::string host;  // Supervisor::remote's ssh destination, or empty
     std::unique_ptr<sdbus::IConnection> connection;
     SupervisorProxy proxy;
     EventLoopThread loop;
@@ -44,8 +48,11 @@ struct SupervisorLink {
 class InstanceProxy final : public sdbus::ProxyInterfaces<org::offshoot1::Instance_proxy> {
 public:
     InstanceProxy(sdbus::IConnection& connection, const std::string& path,
-                  std::function<void(const ExitStatus&)> on_exited)
-        : ProxyInterfaces(connection, names::bus_name, path), on_exited_(std::move(on_exited)) {}
+                  std::function<void(const ExitStatus&)> on_exited,
+                  std::function<void(const RestartInfo&)> on_restarted)
+        : ProxyInterfaces(connection, names::bus_name, path),
+          on_exited_(std::move(on_exited)),
+          on_restarted_(std::move(on_restarted)) {}
     ~InstanceProxy() { unregisterProxy(); }
 
     void listen();  // idempotent
@@ -55,8 +62,12 @@ private:
     void onExited(const std::string& result, const int32_t& code) override {
         on_exited_(ExitStatus{result, code});
     }
+    void onRestarted(const std::string& result, const int32_t& code, const uint32_t& n_restarts) override {
+        on_restarted_(RestartInfo{ExitStatus{result, code}, n_restarts});
+    }
 
     std::function<void(const ExitStatus&)> on_exited_;
+    std::function<void(const RestartInfo&)> on_restarted_;
     std::once_flag listening_;
 };
 
@@ -72,6 +83,7 @@ struct InstanceHandle {
     // From the loop thread (Exited) or from on_exit (already finished): calls the callback
     // once per exit.
     void exited(const ExitStatus& status);
+    void restarted(const RestartInfo& info);
 
     std::shared_ptr<SupervisorLink> link;  // first: destroyed last
     std::string path;
@@ -79,8 +91,9 @@ struct InstanceHandle {
     std::optional<StopMode> stop_mode;
     std::optional<uint64_t> stop_timeout_usec;
 
-    std::mutex mutex;  // guards the two below
+    std::mutex mutex;  // guards the three below
     std::function<void(const ExitStatus&)> on_exit;
+    std::function<void(const RestartInfo&)> on_restart;
     uint64_t exits_seen = 0;
 
     InstanceProxy proxy;  // last: destroyed first, so no signal reaches a half-gone handle

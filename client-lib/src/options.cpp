@@ -1,17 +1,9 @@
-// options.cpp — SpawnOptions → SpawnWithOptions' a{sv} (keys and types of DESIGN.md).
+// options.cpp — SpawnOptions → SpawnWithOptions' a{sv} (keys and types of org.offshoot1.Supervisor.xml).
 #include "offshoot/client/options.hpp"
 
 namespace offshoot {
 
-const char* to_string(StopMode mode) noexcept {
-    switch (mode) {
-    case StopMode::terminate:
-        return "terminate";
-    case StopMode::wait:
-        return "wait";
-    }
-    return "terminate";
-}
+const char* to_string(StopMode mode) noexcept { return stop_mode_name(mode); }
 
 std::map<std::string, sdbus::Variant> to_dbus(const SpawnOptions& options) {
     std::map<std::string, sdbus::Variant> out;
@@ -31,6 +23,7 @@ std::map<std::string, sdbus::Variant> to_dbus(const SpawnOptions& options) {
     if (options.stop_mode)
         out.emplace("stop-mode", sdbus::Variant(std::string(to_string(*options.stop_mode))));
     put("stop-timeout-usec", options.stop_timeout_usec);
+    put("restart", options.restart);
     out.emplace("tie-to-caller", sdbus::Variant(options.tie_to_caller));
     return out;
 }

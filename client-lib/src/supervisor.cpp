@@ -10,6 +10,10 @@ namespace detail {
 SupervisorLink::SupervisorLink(std::unique_ptr<sdbus::IConnection> bus)
     : connection(std::move(bus)), proxy(*connection), loop(*connection) {}
 
+std::unique_ptr<sdbus::IConnection> SupervisorLink::open_instance_connection(const std::string& address) const {
+    return open_connection(host.empty() ? address : ssh_tunnel_address(host, address));
+}
+
 }  // namespace detail
 
 Supervisor Supervisor::system() { return Supervisor(sdbus::createSystemBusConnection()); }
@@ -18,6 +22,14 @@ Supervisor Supervisor::session() { return Supervisor(sdbus::createSessionBusConn
 
 Supervisor Supervisor::at(const std::string& address) {
     return Supervisor(sdbus::createSessionBusConnectionWithAddress(address));
+}
+
+Supervisor Supervisor::remote(const std::string& host) {
+    // Checked here, so that a host the instances' tunnels could not use fails now, not later.
+    (void)ssh_tunnel_address(host, "unix:path=/");
+    Supervisor s(sdbus::createRemoteSystemBusConnection(host));
+    s.link_->host = host;  // before anything can open an instance's connection
+    return s;
 }
 
 Supervisor::Supervisor(std::unique_ptr<sdbus::IConnection> connection) {
@@ -74,5 +86,7 @@ std::string Supervisor::version() const { return link_->proxy.Version(); }
 uint32_t Supervisor::instance_count() const { return link_->proxy.InstanceCount(); }
 
 sdbus::IConnection& Supervisor::connection() const { return *link_->connection; }
+
+const std::string& Supervisor::host() const { return link_->host; }
 
 }  // namespace offshoot

@@ -59,8 +59,9 @@ const Sink& sink() noexcept {
     return s;
 }
 
-void write_stderr(Level l, std::string_view message) noexcept {
+void write_stderr(Level l, std::string_view raw) noexcept {
     try {
+        const std::string message = escape(raw);
         std::string line = sink().stderr_prefix
             ? fmt::format("<{}>{}: {}\n", static_cast<int>(l), g_ident.load(), message)
             : fmt::format("{}: {}\n", g_ident.load(), message);
@@ -70,11 +71,11 @@ void write_stderr(Level l, std::string_view message) noexcept {
 }
 
 // Sends one entry with the native protocol. False if journald could not take it.
-bool send_journal(Level l, const char* message_id, Fields fields, std::string_view message) noexcept {
+bool send_journal(Level l, const char* message_id, std::span<const Field> fields, std::string_view message) noexcept {
     try {
         std::vector<std::string> items;
         items.reserve(4 + fields.size());
-        items.push_back(fmt::format("MESSAGE={}", message));
+        items.push_back("MESSAGE=" + escape(message));
         items.push_back(fmt::format("PRIORITY={}", static_cast<int>(l)));
         items.push_back(fmt::format("SYSLOG_IDENTIFIER={}", g_ident.load()));
         if (message_id) items.push_back(fmt::format("MESSAGE_ID={}", message_id));
@@ -89,6 +90,30 @@ bool send_journal(Level l, const char* message_id, Fields fields, std::string_vi
 }
 
 }  // namespace
+
+std::string escape(std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(text.size());
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (c) {
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                out += "\\x";
+                out += hex[c >> 4];
+                out += hex[c & 15];
+            } else {
+                out += ch;
+            }
+        }
+    }
+    return out;
+}
 
 void set_level(Level l) noexcept { g_level = static_cast<int>(l); }
 Level level() noexcept { return static_cast<Level>(g_level.load()); }
@@ -112,7 +137,7 @@ bool parse_level(std::string_view t, Level& out) noexcept {
 
 void write(Level l, std::string_view message) noexcept { write_event(l, nullptr, {}, message); }
 
-void write_event(Level l, const char* message_id, Fields fields, std::string_view message) noexcept {
+void write_event(Level l, const char* message_id, std::span<const Field> fields, std::string_view message) noexcept {
     if (sink().journal && send_journal(l, message_id, fields, message)) return;
     write_stderr(l, message);
 }

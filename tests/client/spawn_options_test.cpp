@@ -1,4 +1,4 @@
-// spawn_options_test.cpp — SpawnOptions become exactly the a{sv} DESIGN.md specifies: the keys
+// spawn_options_test.cpp — SpawnOptions become exactly the a{sv} org.offshoot1.Supervisor.xml specifies: the keys
 // and D-Bus types offshootd checks (it refuses unknown keys and wrong types), only what was set,
 // and tie-to-caller always.
 #include <gmock/gmock.h>

@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <offshoot/common/fd.hpp>
+#include <offshoot/common/sd_ptr.hpp>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,27 +19,28 @@
 namespace offshootctl {
 namespace {
 
-struct BusUnref {
+// Not offshoot::BusPtr (sd_bus_flush_close_unref): sd_bus_flush() first waits for the
+// handshake, which this bus's peer never answers. Nothing is ever sent, so nothing needs
+// flushing: it is closed without.
+struct CloseUnref {
     void operator()(sd_bus* b) const noexcept { sd_bus_close_unref(b); }
-};
-struct MessageUnref {
-    void operator()(sd_bus_message* m) const noexcept { sd_bus_message_unref(m); }
 };
 
 class BusctlNotation : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds_), 0);
+        int fds[2];
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+        offshoot::Fd ours(fds[0]);
+        peer_.reset(fds[1]);
         sd_bus* b = nullptr;
         ASSERT_GE(sd_bus_new(&b), 0);
         bus_.reset(b);
-        ASSERT_GE(sd_bus_set_fd(b, fds_[0], fds_[0]), 0);
-        fds_[0] = -1;  // the bus owns it now
+        ASSERT_GE(sd_bus_set_fd(b, ours.get(), ours.get()), 0);
+        (void)ours.release();  // the bus owns it now
         ASSERT_GE(sd_bus_start(b), 0);
     }
-    void TearDown() override {
-        if (fds_[1] >= 0) ::close(fds_[1]);
-    }
+    void TearDown() override { peer_.reset(); }
 
     // Appends ARGS by SIGNATURE, seals the message, and prints it back as busctl would.
     std::string round_trip(const std::string& signature, const std::vector<std::string>& args, bool json = false) {
@@ -44,15 +48,15 @@ protected:
         EXPECT_GE(sd_bus_message_new_method_call(bus_.get(), &raw, "org.example.Peer", "/org/example",
                                                  "org.example.Iface", "Method"),
                   0);
-        std::unique_ptr<sd_bus_message, MessageUnref> m(raw);
+        offshoot::MessagePtr m(raw);
         append_cmdline(m.get(), signature, args);
         EXPECT_GE(sd_bus_message_seal(m.get(), 1, 0), 0);
         EXPECT_GE(sd_bus_message_rewind(m.get(), 1), 0);
         return json ? format_json(m.get()).dump() : format_cmdline(m.get());
     }
 
-    int fds_[2] = {-1, -1};
-    std::unique_ptr<sd_bus, BusUnref> bus_;
+    offshoot::Fd peer_;  // the other end, which nobody reads
+    std::unique_ptr<sd_bus, CloseUnref> bus_;
 };
 
 TEST_F(BusctlNotation, PrintsBasicTypesAsBusctlDoes) {

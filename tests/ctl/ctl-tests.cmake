@@ -8,7 +8,8 @@ find_package(nlohmann_json 3 REQUIRED)
 add_executable(offshoot-ctl-unit-tests
   ${_ctl_tests_dir}/busctl_format_test.cpp
   ${PROJECT_SOURCE_DIR}/tools/offshootctl/busctl_format.cpp)
-target_include_directories(offshoot-ctl-unit-tests PRIVATE ${PROJECT_SOURCE_DIR}/tools/offshootctl)
+target_include_directories(offshoot-ctl-unit-tests PRIVATE ${PROJECT_SOURCE_DIR}/tools/offshootctl
+  $<TARGET_PROPERTY:offshoot-common,INTERFACE_INCLUDE_DIRECTORIES>)  # sd_ptr.hpp, fd.hpp
 target_compile_options(offshoot-ctl-unit-tests PRIVATE ${OFFSHOOT_WARNINGS})
 target_link_libraries(offshoot-ctl-unit-tests PRIVATE
   offshoot-client nlohmann_json::nlohmann_json PkgConfig::SYSTEMD GTest::gmock GTest::gtest_main)

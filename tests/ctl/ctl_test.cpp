@@ -73,6 +73,31 @@ TEST_F(Offshootctl, ClassesShowsEveryClassWithItsInterfaceAndWhoMaySpawnItAsWhom
     EXPECT_THAT(text.out, ::testing::Not(HasSubstr("\033"))) << "colour on a pipe";
 }
 
+TEST_F(Offshootctl, ClassesShowsWhatContainsEachClassesInstancesInSystemdsSpelling) {
+    json classes = ctl_json({"classes"});
+    bool contained = false;
+    for (auto& c : classes) {
+        if (c["name"] == "Counter") {
+            EXPECT_EQ(c["containment"], json::object()) << "Counter sets none";
+        }
+        if (c["name"] != "Contained") continue;
+        contained = true;
+        EXPECT_EQ(c["containment"], json({{"memory-max", "64M"},
+                                          {"tasks-max", "16"},
+                                          {"cpu-quota-per-sec-usec", "20%"},
+                                          {"private-tmp", "yes"},
+                                          {"private-network", "yes"},
+                                          {"protect-system", "strict"},
+                                          {"protect-home", "yes"}}))
+            << c.dump(2);
+    }
+    EXPECT_TRUE(contained) << classes.dump(2);
+    RunResult text = ctl({"classes"});
+    ASSERT_TRUE(text.ok()) << text.describe();
+    EXPECT_THAT(text.out, HasSubstr("CONTAINED BY"));
+    EXPECT_THAT(text.out, ::testing::ContainsRegex("Contained .*cpu-quota-per-sec-usec=20% memory-max=64M"));
+}
+
 TEST_F(Offshootctl, PlainSpawnPrintsPathAndAddressAndTheInstanceOutlivesTheCommand) {
     json j = ctl_json({"spawn", "Counter", "--uid", "65534"});
     const std::string path = j["path"];
@@ -153,6 +178,53 @@ TEST_F(Offshootctl, StatusShowsEveryInstanceProperty) {
     EXPECT_THAT(text.out, HasSubstr("   Address: unix:path="));
 }
 
+// Issue 16: status sums up what contains the instance — read from the worker's /proc entry
+// (what the kernel enforces now), next to offshootd's cgroup limits and private view.
+TEST_F(Offshootctl, StatusSumsUpWhatContainsTheInstanceAsTheKernelSeesIt) {
+    const std::string id = spawn_as_nobody("Contained");
+    RunResult text = ctl({"status", id});
+    ASSERT_TRUE(text.ok()) << text.describe();
+    EXPECT_THAT(text.out, HasSubstr("Containment: what the kernel enforces on pid "));
+    EXPECT_THAT(text.out, HasSubstr("Identity: uid 65534, gid 65534, groups 65534\n"));
+    EXPECT_THAT(text.out, HasSubstr("Capabilities: none (effective, permitted, ambient); bounding set empty\n"));
+    EXPECT_THAT(text.out, HasSubstr("NoNewPrivs: yes\n"));
+    EXPECT_THAT(text.out, HasSubstr("Namespaces: own mnt net; shared pid ipc uts user cgroup\n"));
+    EXPECT_THAT(text.out, HasSubstr("Limits: MemoryMax=64M TasksMax=16 CPUQuota=20%\n"));
+    EXPECT_THAT(text.out, HasSubstr("View: PrivateTmp=yes PrivateNetwork=yes ProtectSystem=strict ProtectHome=yes\n"));
+    EXPECT_THAT(text.out, ::testing::ContainsRegex("Memory: [0-9.]+[BKM] \\(peak [0-9.]+[BKM]\\)\n"));
+    EXPECT_THAT(text.out, HasSubstr("Tasks: 1\n"));
+    EXPECT_THAT(text.out, ::testing::Not(HasSubstr("MemoryMax: 67108864")));  // summed up, not dumped
+
+    json s = ctl_json({"status", id});
+    const json& c = s["containment"];
+    EXPECT_EQ(c["no_new_privs"], true) << c.dump(2);
+    EXPECT_EQ(c["namespaces"]["net"], "own");
+    EXPECT_EQ(c["namespaces"]["user"], "shared");
+    EXPECT_TRUE(c["capabilities"]["effective"].empty());
+    EXPECT_EQ(c["rlimits"]["CORE"]["soft"], "0");
+    EXPECT_EQ(s["properties"]["MemoryMax"], 64u << 20);  // every property is still in --json
+
+    // Without a process there is nothing of the kernel's to show, and status says so.
+    ASSERT_TRUE(ctl({"stop", id}).ok());
+    RunResult stopped = ctl({"status", id});
+    EXPECT_THAT(stopped.out, HasSubstr("Containment: of the process: no process\n"));
+    EXPECT_THAT(stopped.out, HasSubstr("Limits: MemoryMax=64M TasksMax=16 CPUQuota=20%\n"));
+}
+
+TEST_F(Offshootctl, SpawnTakesARestartPolicyAndStatusShowsItWithTheRestartsSoFar) {
+    const std::string id = spawn_as_nobody("Resilient", {"--restart", "on-abort"});
+    RunResult text = ctl({"status", id});
+    ASSERT_TRUE(text.ok()) << text.describe();
+    EXPECT_THAT(text.out, HasSubstr("   Restart: on-abort (0 restarts)\n"));
+    json s = ctl_json({"status", id});
+    EXPECT_EQ(s["properties"]["NRestarts"], 0);
+    RunResult wider = ctl({"spawn", "Resilient", "--uid", "65534", "--restart", "always"});
+    EXPECT_FALSE(wider.ok());
+    EXPECT_THAT(wider.err, HasSubstr("Restart=on-failure"));
+    RunResult plain = ctl({"status", spawn_as_nobody("Counter")});
+    EXPECT_THAT(plain.out, HasSubstr("   Restart: no\n"));
+}
+
 TEST_F(Offshootctl, StopStartKillWaitAndReleaseDriveTheLifecycle) {
     const std::string id = spawn_as_nobody("Counter");
     const uint32_t first_pid = instance_main_pid(bus(), path_of(id));
@@ -171,7 +243,7 @@ TEST_F(Offshootctl, StopStartKillWaitAndReleaseDriveTheLifecycle) {
     EXPECT_EQ(waited.status.code, 128 + SIGKILL) << waited.describe();
     EXPECT_EQ(waited.out, "signal 9 (SIGKILL)\n");
     json w = json::parse(ctl({"--json", "wait", id}).out);
-    EXPECT_EQ(w, (json{{"result", "signal"}, {"code", 9}}));
+    EXPECT_EQ(w, (json{{"result", "signal"}, {"code", 9}, {"return_value", nullptr}}));
 
     ASSERT_TRUE(ctl({"release", id}).ok());
     EXPECT_TRUE(ctl_json({"list"}).empty());
@@ -264,7 +336,7 @@ TEST_F(Offshootctl, UsageErrorsExitWith2) {
 
 TEST_F(Offshootctl, EveryVerbHasHelp) {
     for (const char* verb : {"classes", "list", "status", "spawn", "start", "stop", "kill", "wait", "release",
-                             "call", "introspect"}) {
+                             "call", "introspect", "get-property", "set-property", "monitor"}) {
         RunResult r = ctl({verb, "--help"});
         EXPECT_TRUE(r.ok()) << verb << "\n" << r.describe();
         EXPECT_THAT(r.out, HasSubstr(verb)) << verb;
@@ -277,28 +349,113 @@ TEST_F(Offshootctl, EveryVerbHasHelp) {
 TEST_F(Offshootctl, SpawnWaitReturnsTheTasksExitCodeAndLeavesNothingBehind) {
     RunResult r = ctl({"spawn", "Sleeper", "--uid", "65534", "--arg", "100", "--arg", "7", "--wait"});
     EXPECT_EQ(r.status.code, 7) << r.describe();
-    EXPECT_THAT(r.out, HasSubstr("Finished: exit-code 7\n"));
+    // It says that the handle is gone, and what the task handed back.
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("\nFinished: exit-code 7 \\(handle /org/offshoot1/instance/[0-9]+ released\\)\n"));
+    EXPECT_THAT(r.out, ::testing::ContainsRegex("\nValue: a\\{sv\\} 2 \"slept-ms\" t [0-9]+ \"stopped\" b false\n"));
+    const std::string path = r.out.substr(r.out.find("/org/"), r.out.find('\n') - r.out.find("/org/"));
+    RunResult after = ctl({"status", path});
+    EXPECT_EQ(after.status.code, 1) << after.describe();
+    EXPECT_THAT(after.err, StartsWith("Error org.freedesktop.DBus.Error.UnknownObject: "));
 
     RunResult j = ctl({"--json", "spawn", "Sleeper", "--uid", "65534", "--arg", "50", "--arg", "0", "--wait"});
     EXPECT_EQ(j.status.code, 0) << j.describe();
     json status = json::parse(j.out);
     EXPECT_EQ(status["result"], "success");
     EXPECT_EQ(status["code"], 0);
+    EXPECT_EQ(status["return_value"]["type"], "a{sv}");
+    EXPECT_EQ(status["return_value"]["data"]["stopped"]["data"], false);
     EXPECT_TRUE(ctl_json({"list"}).empty()) << "spawn --wait leaves its handle behind";
 }
 
-// Reads the child's stdout until `text` has appeared, or the deadline passes.
-std::string read_until(int fd, const std::string& text, const Deadline& deadline) {
-    std::string out;
-    while (out.find(text) == std::string::npos && !deadline.expired()) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, deadline.poll_timeout_ms()) <= 0) continue;
-        char buf[512];
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n <= 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    return out;
+TEST_F(Offshootctl, WaitPrintsWhatTheTaskHandedBack) {
+    // Made without starting and started by another command: a task that finished while its
+    // spawning offshootctl was still going away would be released with it (a finished handle
+    // is kept for its owner only while the owner is there).
+    const std::string id = spawn_as_nobody("Sleeper", {"--arg", "0", "--no-start"});
+    ASSERT_TRUE(ctl({"start", id}).ok());
+    RunResult r = ctl({"wait", id});
+    EXPECT_EQ(r.status.code, 0) << r.describe();
+    EXPECT_THAT(r.out, ::testing::MatchesRegex("success\nValue: a\\{sv\\} 2 \"slept-ms\" t [0-9]+ \"stopped\" b false\n"));
+    json j = ctl_json({"wait", id});
+    EXPECT_EQ(j["return_value"]["type"], "a{sv}");
+    // A plain object hands back nothing.
+    const std::string counter = spawn_as_nobody("Counter");
+    ASSERT_TRUE(ctl({"stop", counter}).ok());
+    RunResult plain = ctl({"wait", counter});
+    EXPECT_EQ(plain.out, "success\n");
+    EXPECT_TRUE(ctl_json({"wait", counter})["return_value"].is_null());
+}
+
+TEST_F(Offshootctl, GetPropertyAndSetPropertyReadAndWriteTheObjectsProperties) {
+    const std::string id = spawn_as_nobody("Counter");
+    ASSERT_TRUE(ctl({"call", id, "Increment", "x", "4"}).ok());
+    RunResult get = ctl({"get-property", id, "Value"});
+    ASSERT_TRUE(get.ok()) << get.describe();
+    EXPECT_EQ(get.out, "x 4\n");
+    RunResult both = ctl({"get-property", id, "Value", "org.offshoot1.example.Counter.Value"});
+    EXPECT_EQ(both.out, "x 4\nx 4\n") << both.describe();
+    EXPECT_EQ(ctl_json({"get-property", id, "Value"}), json({{"type", "x"}, {"data", 4}}));
+
+    RunResult unknown = ctl({"get-property", id, "Colour"});
+    EXPECT_EQ(unknown.status.code, 1) << unknown.describe();
+    EXPECT_THAT(unknown.err, StartsWith("Error org.freedesktop.DBus.Error.UnknownProperty: "));
+    // Value is read-only: sd-bus says so with its own error.
+    RunResult set = ctl({"set-property", id, "Value", "x", "9"});
+    EXPECT_EQ(set.status.code, 1) << set.describe();
+    EXPECT_THAT(set.err, StartsWith("Error org.freedesktop.DBus.Error.PropertyReadOnly: "));
+    RunResult bad = ctl({"set-property", id, "Value", "x", "nine"});
+    EXPECT_EQ(bad.status.code, 2) << bad.describe();
+}
+
+TEST_F(Offshootctl, ReleaseFinishedForgetsEveryFinishedHandleAndNoRunningOne) {
+    const std::string done1 = spawn_as_nobody("Counter"), done2 = spawn_as_nobody("Counter");
+    const std::string running = spawn_as_nobody("Counter");
+    ASSERT_TRUE(ctl({"stop", done1}).ok());
+    ASSERT_TRUE(ctl({"kill", "--signal", "KILL", done2}).ok());
+    ASSERT_TRUE(ctl({"wait", done2}).status.code == 128 + SIGKILL);
+    json released = ctl_json({"release", "--finished"});
+    EXPECT_EQ(released["released"], json::array({path_of(done1), path_of(done2)})) << released.dump();
+    json left = ctl_json({"list"});
+    ASSERT_EQ(left.size(), 1u) << left.dump();
+    EXPECT_EQ(left[0]["path"], path_of(running));
+    RunResult again = ctl({"release", "--finished"});
+    EXPECT_TRUE(again.ok()) << again.describe();
+    EXPECT_EQ(again.out, "");
+    EXPECT_EQ(ctl({"release", "--finished", running}).status.code, 2);
+    EXPECT_EQ(ctl({"release"}).status.code, 2);
+}
+
+TEST_F(Offshootctl, MonitorPrintsTheInstancesTrafficUntilItsProcessEnds) {
+    const std::string id = spawn_as_nobody("Counter");
+    Subprocess monitor({.argv = {OFFSHOOT_TEST_OFFSHOOTCTL, "--address=" + bus_address(), "--json", "monitor", id}});
+    const std::string started = read_until(monitor.stderr_fd(), "Ctrl-C stops.", Deadline(20s));
+    ASSERT_THAT(started, HasSubstr("Monitoring instance " + id)) << started;
+    ASSERT_TRUE(ctl({"call", id, "Increment", "x", "3"}).ok());
+    // Changed is emitted while Increment runs, so its reply comes after it.
+    const std::string out = read_until_all(monitor.stdout_fd(), {"\"member\":\"Changed\"", "\"type\":\"method_return\""},
+                                       Deadline(20s));
+    EXPECT_THAT(out, HasSubstr("\"type\":\"method_call\""));
+    EXPECT_THAT(out, HasSubstr("\"member\":\"Increment\""));
+    EXPECT_THAT(out, HasSubstr("\"type\":\"method_return\""));
+    EXPECT_THAT(out, HasSubstr("{\"type\":\"x\",\"data\":[3]}"));
+    // The instance's end ends the monitor (its connection closes), with exit code 0.
+    ASSERT_TRUE(ctl({"stop", id}).ok());
+    auto status = monitor.wait(Deadline(20s));
+    ASSERT_TRUE(status) << "offshootctl monitor outlived the instance";
+    EXPECT_TRUE(status->success()) << status->describe();
+
+    const std::string text_id = spawn_as_nobody("Counter");
+    Subprocess text({.argv = {OFFSHOOT_TEST_OFFSHOOTCTL, "--address=" + bus_address(), "monitor", text_id,
+                              "--match", "type='method_call'"}});
+    ASSERT_THAT(read_until(text.stderr_fd(), "Ctrl-C stops.", Deadline(20s)), HasSubstr("Monitoring"));
+    ASSERT_TRUE(ctl({"call", text_id, "Get"}).ok());
+    const std::string dump = read_until(text.stdout_fd(), "Member=Get", Deadline(20s));
+    EXPECT_THAT(dump, HasSubstr("Type=method_call"));
+    EXPECT_THAT(dump, HasSubstr("Member=Get"));
+    text.kill(SIGINT);
+    auto ended = text.wait(Deadline(20s));
+    ASSERT_TRUE(ended);
+    EXPECT_TRUE(ended->success()) << ended->describe();
 }
 
 TEST_F(Offshootctl, SpawnWaitTiesTheInstanceToTheCommand) {
@@ -318,7 +475,8 @@ TEST_F(Offshootctl, SpawnWaitTiesTheInstanceToTheCommand) {
     pollfd p{pidfd, POLLIN, 0};
     EXPECT_EQ(::poll(&p, 1, Deadline(10s).poll_timeout_ms()), 1) << "the instance outlived offshootctl";
     ::close(pidfd);
-    EXPECT_TRUE(ctl_json({"list"}).empty());
+    // The process is gone before offshootd has reaped it and forgotten the handle: wait for that.
+    EXPECT_TRUE(wait_until([&] { return ctl_json({"list"}).empty(); }, Deadline(10s)));
 }
 
 TEST_F(Offshootctl, CtrlCDuringSpawnWaitStopsTheInstanceAndReportsHowItEnded) {

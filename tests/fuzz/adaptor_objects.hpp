@@ -41,15 +41,17 @@ public:
             throw Error("org.offshoot1.example.Identity.Error", "ChangeDirectory '" + path + "': No such file or directory");
         cwd_ = path;
     }
-    void WriteFile(const std::string& name, const std::string& content) override {
+    // Asynchronous in the XML; answered at once here (no executor: on this thread).
+    void WriteFile(offshoot::Result<> result, const std::string& name, const std::string& content) override {
         if (name.empty()) throw Error("org.offshoot1.example.Identity.Error", "WriteFile: empty file name");
         file_name_ = name;
         file_content_ = content;
+        result.return_value();
     }
-    std::string ReadFile(const std::string& name) override {
+    void ReadFile(offshoot::Result<std::string> result, const std::string& name) override {
         if (name != file_name_)
             throw Error("org.offshoot1.example.Identity.Error", "ReadFile '" + name + "': No such file or directory");
-        return file_content_;
+        result.return_value(file_content_);
     }
 
 private:
@@ -64,6 +66,11 @@ public:
     void Crash(const std::string& how) override {
         if (how == "segv" || how == "abort" || how == "exit") return;
         throw Error(error_name::invalid_args, "Crash: unknown way '" + how + "'; use segv, abort or exit");
+    }
+    // The real one sleeps; a fuzzer must not, so only the argument check is kept.
+    void Stall(const uint32_t& milliseconds) override {
+        if (milliseconds > 60000)
+            throw Error(error_name::invalid_args, "Stall: at most 60000 ms, not " + std::to_string(milliseconds));
     }
 };
 
@@ -130,6 +137,19 @@ public:
     int32_t Unnamed(const int32_t& arg0, const std::string& arg1) override {
         return static_cast<int32_t>(static_cast<uint32_t>(arg0) + static_cast<uint32_t>(arg1.size()));
     }
+    // Asynchronous: answered at once, kept and answered by the next AnswerLater, dropped.
+    void Later(offshoot::Result<std::string> result, const std::string& text) override {
+        later_ = std::move(result);
+        later_text_ = text;
+    }
+    void AnswerLater() override { later_.return_value(later_text_); }
+    void Drop(offshoot::Result<>) override {}
+    void AnswerThenThrow(offshoot::Result<int32_t> result) override {
+        result.return_value(7);
+        throw std::runtime_error("after the answer");
+    }
+    void ThrowUnanswered(offshoot::Result<>) override { throw Error("org.offshoot1.test.Error.Deliberate", "unanswered"); }
+
     void Fire(const std::string& note) override { name_ = note; }
     void Old() override {}
     void EmitAll() override {
@@ -158,6 +178,8 @@ public:
     std::map<std::string, offshoot::Variant> Quiet() override { return quiet_; }
 
 private:
+    offshoot::Result<std::string> later_{nullptr};
+    std::string later_text_;
     uint64_t count_ = 0;
     std::string name_ = "initial";
     std::string secret_;

@@ -7,8 +7,8 @@
 // rate limiter's arithmetic could hit); a parse that fails without saying why; and an accepted
 // file whose values break what the parser promises (class names, plugin paths, limits with
 // soft <= hard, umask, environment entries, daemon settings in range).
-#include "daemon_config.hpp"
-#include "offshoot/common/class_config.hpp"
+#include "config/daemon_config.hpp"
+#include "config/class_config.hpp"
 #include "wire.hpp"
 
 #include <algorithm>

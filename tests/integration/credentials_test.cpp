@@ -263,5 +263,24 @@ TEST_F(TwoIdentityInstances, CannotWriteWhereTheirUserHasNoPermission) {
     EXPECT_EQ(describe(instance).uid, kNobody);
 }
 
+// The umask a caller asks for (or the class's UMask=, else 0022) is the worker's: files it
+// creates get 0666 minus it.
+TEST_F(ASpawnedInstance, CreatesFilesUnderTheUmaskItWasGiven) {
+    TempDir parent("offshoot-umask", 0755);
+    for (const auto& [umask, expected] : std::vector<std::pair<uint32_t, mode_t>>{{027, 0640}, {077, 0600}, {0, 0666}}) {
+        const auto dir = parent / ("u" + std::to_string(umask));
+        make_dir(dir, 0755, kNobody, kNobody);
+        SpawnReply r = spawn_with_options(bus(), "Identity", {{"uid", kNobody}, {"cwd", dir.string()}, {"umask", umask}});
+        ASSERT_TRUE(r.ok()) << r.describe();
+        BusClient instance(r.address);
+        Reply w = write_file(instance, "file", "x");
+        ASSERT_TRUE(w.ok()) << w.describe();
+        struct stat st {};
+        ASSERT_EQ(::stat((dir / "file").c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 0777, expected) << "umask " << std::oct << umask;
+        EXPECT_EQ(stop_instance(bus(), r.path).error_name, "");
+    }
+}
+
 }  // namespace
 }  // namespace offshoot::test

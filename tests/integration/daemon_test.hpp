@@ -24,9 +24,9 @@ namespace offshoot::test {
 inline constexpr uint32_t kNobody = 65534;
 inline constexpr const char* kCounterInterface = "org.offshoot1.example.Counter";
 inline constexpr const char* kIdentityInterface = "org.offshoot1.example.Identity";
-inline constexpr const char* kInvalidArgument = "org.offshoot1.Error.InvalidArgument";
-inline constexpr const char* kSpawnFailed = "org.offshoot1.Error.SpawnFailed";
-inline constexpr const char* kUnknownClass = "org.offshoot1.Error.UnknownClass";
+inline constexpr const char* kInvalidArgument = errors::invalid_argument;
+inline constexpr const char* kSpawnFailed = errors::spawn_failed;
+inline constexpr const char* kUnknownClass = errors::unknown_class;
 
 class DaemonTest : public ::testing::Test {
 protected:

@@ -123,7 +123,7 @@ std::string read_text(const std::filesystem::path& p) {
 
 // Arguments that keep task/loop classes alive long enough to be introspected.
 std::vector<std::string> arguments_for(const std::string& class_name) {
-    if (class_name == "Sleeper") return {"60000", "0"};
+    if (class_name == "Sleeper" || class_name == "Loopy") return {"60000", "0"};
     if (class_name == "Ticker") return {"60000"};
     return {};
 }

@@ -47,7 +47,7 @@ TEST_P(AWorkerThatCrashesMidCall, FailsTheCallAtOnceAndReportsHowItEnded) {
     WaitResult w = wait_instance(bus(), r.path);
     EXPECT_EQ(instance_state(bus(), r.path), "failed");
     // (In the sanitizer build too: the worker leaves SIGSEGV and SIGABRT to their default
-    // action, see daemon/worker/main.cpp.)
+    // action, see daemon/offshoot-worker/main.cpp.)
     if (c.signal) {
         EXPECT_THAT(w.result, AnyOf(Eq("signal"), Eq("core-dump")));
         EXPECT_EQ(w.code, c.signal);

@@ -17,8 +17,8 @@ TEST_F(AClassWithHooks, FailsTheSpawnWithSpawnFailedCarryingStartsMessageAndLeav
         bus(), "Probe", {{"uid", kNobody}, {"arguments", std::vector<std::string>{"start-throws=the disk is full"}}});
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error_name, kSpawnFailed);
-    EXPECT_THAT(r.error_message, HasSubstr("start: "));
-    EXPECT_THAT(r.error_message, HasSubstr("the disk is full"));
+    // docs/lifecycle.md: "start: <error name>: <message>" — the class's own error name is kept.
+    EXPECT_EQ(r.error_message, "start: org.offshoot1.test.Error.Start: the disk is full");
     // The reply comes once offshootd has reaped the worker: nothing is left at that moment.
     EXPECT_THAT(children_of(daemon().pid()), IsEmpty());
     EXPECT_THAT(list_instances(bus()), IsEmpty());
@@ -26,6 +26,15 @@ TEST_F(AClassWithHooks, FailsTheSpawnWithSpawnFailedCarryingStartsMessageAndLeav
     const auto sockets = daemon().runtime_dir() / "instances";
     EXPECT_TRUE(!std::filesystem::exists(sockets) || std::filesystem::is_empty(sockets))
         << "a socket is left in " << sockets;
+}
+
+TEST_F(AClassWithHooks, FailsTheSpawnWithTheConstructorsErrorNameAndMessage) {
+    SpawnReply r = spawn_with_options(
+        bus(), "Probe", {{"uid", kNobody}, {"arguments", std::vector<std::string>{"create-throws=asked to refuse"}}});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error_name, kSpawnFailed);
+    EXPECT_EQ(r.error_message, "create-object: org.offshoot1.test.Error.Create: asked to refuse");
+    EXPECT_THAT(list_instances(bus()), IsEmpty());
 }
 
 TEST_F(AClassWithHooks, RunsStopWhenStoppedAndThenExitsZero) {

@@ -1,7 +1,7 @@
 // lifecycle_stop_mode_test.cpp — stop mode "wait" for an instance that has no work of its own
 // to finish (a plain object, neither task nor loop): there is nothing to wait for, so Stop must
 // still end it. The worker's side of the contract: SIGTERM in wait mode stops a plain object at
-// once (daemon/worker/lifecycle.hpp); offshootd's: it sends SIGTERM in wait mode too (the
+// once (daemon/offshoot-worker/lifecycle.hpp); offshootd's: it sends SIGTERM in wait mode too (the
 // worker decides whether to wait) and bounds every Stop with the stop timeout.
 #include "lifecycle_support.hpp"
 

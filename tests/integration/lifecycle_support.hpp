@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <offshoot/common/fd.hpp>
+
 #include "daemon_test.hpp"
 #include "offshoot/test/paths.hpp"
 #include "offshoot/test/pidfd.hpp"
@@ -25,7 +27,7 @@ inline constexpr const char* kSleeperInterface = "org.offshoot1.example.Sleeper"
 inline constexpr const char* kTickerInterface = "org.offshoot1.example.Ticker";
 inline constexpr const char* kFaultyInterface = "org.offshoot1.example.Faulty";
 inline constexpr const char* kProbeInterface = "org.offshoot1.test.Probe";
-inline constexpr const char* kNotRunning = "org.offshoot1.Error.NotRunning";
+inline constexpr const char* kNotRunning = errors::not_running;
 
 inline double ms_between(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double, std::milli>(b - a).count();
@@ -132,17 +134,14 @@ inline PropertiesChanged parse_properties_changed(sd_bus_message* m) {
 class PidWatch {
 public:
     explicit PidWatch(pid_t pid) : pid_(pid), fd_(open_pidfd(pid)) {}
-    PidWatch(PidWatch&& o) noexcept : pid_(o.pid_), fd_(std::exchange(o.fd_, -1)) {}
+    PidWatch(PidWatch&&) noexcept = default;
     PidWatch(const PidWatch&) = delete;
     PidWatch& operator=(const PidWatch&) = delete;
-    ~PidWatch() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    bool valid() const { return fd_ >= 0; }
+    bool valid() const { return static_cast<bool>(fd_); }
     pid_t pid() const { return pid_; }
     // True once the process has ended (it need not be reaped yet).
     bool gone(const Deadline& deadline) const {
-        pollfd p{fd_, POLLIN, 0};
+        pollfd p{fd_.get(), POLLIN, 0};
         for (;;) {
             int r = ::poll(&p, 1, deadline.poll_timeout_ms());
             if (r > 0) return true;
@@ -153,7 +152,7 @@ public:
 
 private:
     pid_t pid_;
-    int fd_;
+    Fd fd_;
 };
 
 // A method call sent without waiting, whose answer (or failure) is collected later.
@@ -166,15 +165,16 @@ public:
     CallInFlight(BusClient& bus, const char* destination, const char* path, const char* interface,
                  const char* member, const char* string_arg)
         : bus_(bus.get()) {
-        int r = string_arg ? sd_bus_call_method_async(bus_, &slot_, destination, path, interface,
+        sd_bus_slot* slot = nullptr;
+        int r = string_arg ? sd_bus_call_method_async(bus_, &slot, destination, path, interface,
                                                       member, on_reply, this, "s", string_arg)
-                           : sd_bus_call_method_async(bus_, &slot_, destination, path, interface,
+                           : sd_bus_call_method_async(bus_, &slot, destination, path, interface,
                                                       member, on_reply, this, nullptr);
+        slot_.reset(slot);  // unref'd with this: the call is forgotten if still pending
         if (r < 0) throw CallFailure("(local)", std::string("sending ") + member);
         // Out of our queue and onto the socket, so the peer has it before anything else happens.
         sd_bus_flush(bus_);
     }
-    ~CallInFlight() { sd_bus_slot_unref(slot_); }
     CallInFlight(const CallInFlight&) = delete;
     CallInFlight& operator=(const CallInFlight&) = delete;
 
@@ -214,7 +214,7 @@ private:
     }
 
     sd_bus* bus_;
-    sd_bus_slot* slot_ = nullptr;
+    SlotPtr slot_;
     bool done_ = false;
     std::string error_name_, error_message_;
     MessagePtr reply_;

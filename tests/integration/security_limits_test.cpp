@@ -49,7 +49,8 @@ protected:
                  "[Exec]\nWorkingDirectory=/\n"
                  "LimitNOFILE=512:1024\nLimitNPROC=77:88\nLimitAS=" + std::string(kAddressSpaceLimit) +
                      "\nLimitCORE=0\n"
-                 "LimitCPU=60:infinity\n"}};
+                 "LimitCPU=60:infinity\nLimitFSIZE=10M:20M\nLimitDATA=" + std::string(kAddressSpaceLimit) +
+                     "\nLimitSTACK=4M:8M\nLimitMEMLOCK=64K\n"}};
     }
 };
 
@@ -69,6 +70,10 @@ TEST_F(AClassWithResourceLimits, RunsItsWorkersUnderThem) {
     expect("Max address space", kAddressSpaceLimit, kAddressSpaceLimit);
     expect("Max core file size", "0", "0");
     expect("Max cpu time", "60", "unlimited");
+    expect("Max file size", "10485760", "20971520");
+    expect("Max data size", kAddressSpaceLimit, kAddressSpaceLimit);
+    expect("Max stack size", "4194304", "8388608");
+    expect("Max locked memory", "65536", "65536");
 
     // The worker sees the same from inside, and still serves calls under them.
     BusClient instance(r.address);
@@ -84,8 +89,13 @@ protected:
         const std::string head = "Plugin=identity.so\nInterface=org.offshoot1.example.Identity\n"
                                  "[Access]\nAllowedUsers=nobody\nAllowedCallers=root\n"
                                  "[Exec]\nWorkingDirectory=/\nSystemCallFilter=@system-service ~chdir\n";
+        const std::string prober = "Plugin=prober.so\nInterface=org.offshoot1.test.Prober\n"
+                                   "[Access]\nAllowedUsers=nobody\nAllowedCallers=root\n"
+                                   "[Exec]\nWorkingDirectory=/\nSystemCallFilter=@system-service\n";
         return {{"filtered-eperm.conf", "[Class]\nName=FilteredEperm\n" + head + "SystemCallErrorNumber=EPERM\n"},
-                {"filtered-kill.conf", "[Class]\nName=FilteredKill\n" + head}};
+                {"filtered-kill.conf", "[Class]\nName=FilteredKill\n" + head},
+                {"filtered-prober-eperm.conf", "[Class]\nName=FilteredProberEperm\n" + prober + "SystemCallErrorNumber=EPERM\n"},
+                {"filtered-prober-kill.conf", "[Class]\nName=FilteredProberKill\n" + prober}};
     }
 };
 
@@ -139,6 +149,39 @@ TEST_F(AClassWithASystemCallFilter, KillsTheWorkerWithSigsysWhenNoErrnoIsConfigu
     ASSERT_EQ(w.error, "");
     EXPECT_THAT(w.result, AnyOf("signal", "core-dump"));
     EXPECT_EQ(exit_signal(bus(), r.path), SIGSYS);
+}
+
+int32_t try_syscall(BusClient& instance, const char* name) {
+    auto m = instance.call_checked(kObjectName, kObjectPath, kProberInterface, "TrySyscall",
+                                   [&](sd_bus_message* q) { return sd_bus_message_append(q, "s", name); });
+    int32_t e = -1;
+    if (sd_bus_message_read(m.get(), "i", &e) < 0) throw std::runtime_error("TrySyscall: bad reply");
+    return e;
+}
+
+// The filter lists native system calls only; the 32-bit ABI (int $0x80) meets the filter's
+// answer whatever the call, even one the list allows natively (getpid).
+TEST_F(AClassWithASystemCallFilter, DeniesThe32BitSystemCallAbiEvenForCallsItAllows) {
+    SpawnReply open = spawn(bus(), "Prober", kNobody);
+    ASSERT_TRUE(open.ok()) << open.describe();
+    BusClient unfiltered(open.address);
+    ASSERT_EQ(try_syscall(unfiltered, "int80-getpid"), 0) << "this kernel has no 32-bit ABI: nothing to deny";
+
+    SpawnReply eperm = spawn(bus(), "FilteredProberEperm", kNobody);
+    ASSERT_TRUE(eperm.ok()) << eperm.describe();
+    BusClient filtered(eperm.address);
+    EXPECT_EQ(try_syscall(filtered, "getpid"), 0) << "getpid is allowed natively";
+    EXPECT_EQ(try_syscall(filtered, "int80-getpid"), EPERM);
+
+    SpawnReply kill = spawn(bus(), "FilteredProberKill", kNobody);
+    ASSERT_TRUE(kill.ok()) << kill.describe();
+    BusClient killed(kill.address, std::chrono::seconds(5));
+    Reply r = killed.call(kObjectName, kObjectPath, kProberInterface, "TrySyscall",
+                          [](sd_bus_message* q) { return sd_bus_message_append(q, "s", "int80-getpid"); });
+    EXPECT_FALSE(r.ok()) << "the worker survived a 32-bit system call";
+    WaitResult w = wait_instance(bus(), kill.path);
+    ASSERT_EQ(w.error, "");
+    EXPECT_EQ(exit_signal(bus(), kill.path), SIGSYS) << "the whole worker, not just its thread, is killed";
 }
 
 }  // namespace

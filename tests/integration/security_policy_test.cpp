@@ -389,7 +389,7 @@ BusPtr connect_anonymously(const std::string& address) {
 }
 
 Outcome call_raw(sd_bus* bus, const char* label, const char* member, const char* types, const char* cls, uint32_t uid) {
-    sd_bus_error error = SD_BUS_ERROR_NULL;
+    BusError error;
     sd_bus_message* reply = nullptr;
     int r = std::string(types) == "su"
                 ? sd_bus_call_method(bus, kBusName, kSupervisorPath, kSupervisorInterface, member, &error, &reply, "su", cls, uid)
@@ -398,10 +398,9 @@ Outcome call_raw(sd_bus* bus, const char* label, const char* member, const char*
     MessagePtr owned{reply};
     Outcome o{label, {}, {}, {}, {}, {}};
     if (r < 0) {
-        o.error_name = error.name ? error.name : "errno " + std::to_string(-r);
-        o.error_message = error.message ? error.message : "";
+        o.error_name = error.e.name ? error.e.name : "errno " + std::to_string(-r);
+        o.error_message = error.message();
     }
-    sd_bus_error_free(&error);
     return o;
 }
 

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "daemon_test.hpp"
+#include "lifecycle_support.hpp"
 #include "offshoot/test/as_user.hpp"
 #include "offshoot/test/outcomes.hpp"
 
@@ -153,6 +154,42 @@ TEST_F(AUserFloodingSpawns, IsThrottledWithoutStarvingRoot) {
         EXPECT_TRUE(outcomes[static_cast<std::size_t>(i)].ok()) << outcomes[static_cast<std::size_t>(i)].describe();
 }
 
+// --- restarts ------------------------------------------------------------------------------
+
+class AUsersRestartLoop : public WithDaemonConfig {
+protected:
+    std::string daemon_conf() override { return "[Daemon]\nSpawnRateBurst=3\nSpawnRatePerSecond=2\n"; }
+};
+
+// A class that restarts at once and without a start limit (Loopy: Restart=always, RestartSec=0,
+// StartLimitIntervalSec=0), and a task that exits at once: for a non-root owner each restart
+// takes a token of their spawn rate as a Spawn does, so the loop runs at that rate — not as
+// fast as offshootd can fork (hundreds a second otherwise).
+TEST_F(AUsersRestartLoop, RunsAtTheOwnersSpawnRate) {
+    const std::string address = bus_address();
+    const std::string path = run_as(kDaemonUser, kDaemonUser, [&] {
+        BusClient caller(address);
+        SpawnReply r = spawn_with_options(caller, "Loopy", {{"uid", kDaemonUser}, {"tie-to-caller", false},
+                                                          {"arguments", std::vector<std::string>{"0", "1"}}});
+        return r.ok() ? r.path : "error: " + r.describe();
+    });
+    ASSERT_EQ(path.rfind("/org/offshoot1/instance/", 0), 0u) << path;
+    uint32_t restarts = 0;
+    bus().match_signal(kBusName, path.c_str(), "org.freedesktop.DBus.Properties", "PropertiesChanged", [&](sd_bus_message* m) {
+        const PropertiesChanged pc = parse_properties_changed(m);
+        if (auto n = pc.changed.find("NRestarts"); n != pc.changed.end()) restarts = static_cast<uint32_t>(std::stoul(n->second));
+    });
+    // The burst's two tokens left after the Spawn, then 2 a second: over 1.5 s at most 2 + 3,
+    // and one more for the timing of the window's edges.
+    (void)bus().process_until([] { return false; }, Deadline(1500ms));
+    EXPECT_GE(restarts, 2u) << "it did not restart";
+    EXPECT_LE(restarts, 6u) << "restarts are not held to the owner's spawn rate";
+    ASSERT_TRUE(stop_instance(bus(), path).ok());
+    // Stopped for good: by its own exit (code 1) or by the Stop's SIGTERM, and no restart after.
+    EXPECT_THAT(wait_instance(bus(), path).result, ::testing::AnyOf("exit-code", "success"));
+    EXPECT_THAT(instance_state(bus(), path), ::testing::AnyOf("failed", "exited"));
+}
+
 // --- a thousand failing requests ---------------------------------------------------------
 
 class AThousandFailingRequests : public DaemonTest {};
@@ -224,6 +261,32 @@ TEST_F(AThousandFailingRequests, LeaveOffshootdsDescriptorsInstancesAndChildrenU
     // And it still works.
     SpawnReply ok = spawn(bus(), "Counter", kNobody);
     EXPECT_TRUE(ok.ok()) << ok.describe();
+}
+
+// MaxInstances= (here --max-instances=3) bounds the handles of everyone, root included.
+class ASupervisorAtItsInstanceLimit : public DaemonTest {
+protected:
+    TestDaemonOptions daemon_options() override {
+        TestDaemonOptions o;
+        o.extra_args = {"--max-instances=3"};
+        return o;
+    }
+};
+
+TEST_F(ASupervisorAtItsInstanceLimit, RefusesRootTooUntilAHandleIsReleased) {
+    std::vector<SpawnReply> held;
+    for (int i = 0; i < 3; ++i) {
+        held.push_back(spawn(bus(), "Counter", kNobody));
+        ASSERT_TRUE(held.back().ok()) << held.back().describe();
+    }
+    SpawnReply fourth = spawn(bus(), "Counter", kNobody);
+    EXPECT_EQ(fourth.error_name, "org.offshoot1.Error.LimitExceeded") << fourth.describe();
+    EXPECT_THAT(fourth.error_message, ::testing::HasSubstr("MaxInstances="));
+    EXPECT_EQ(instance_count(bus()), 3u);
+    Reply released = bus().call(kBusName, held[0].path.c_str(), kInstanceInterface, "Release");
+    ASSERT_TRUE(released.ok()) << released.describe();
+    SpawnReply again = spawn(bus(), "Counter", kNobody);
+    EXPECT_TRUE(again.ok()) << again.describe();
 }
 
 }  // namespace

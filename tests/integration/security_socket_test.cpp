@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <offshoot/common/fd.hpp>
+
 #include "daemon_test.hpp"
 #include "offshoot/test/as_user.hpp"
 #include "offshoot/test/outcomes.hpp"
@@ -21,16 +23,17 @@ namespace {
 constexpr uint32_t kDaemonUser = 1;  // the owner in these tests
 constexpr uint32_t kBinUser = 2;     // another unprivileged user
 
-int connect_unix(const std::string& path) {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
+// A socket connected to `path`; else none, and `error` says why (socket()'s or connect()'s errno).
+Fd connect_unix(const std::string& path, int& error) {
+    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    error = fd ? 0 : errno;
+    if (!fd) return fd;
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
     std::strncpy(sa.sun_path, path.c_str(), sizeof sa.sun_path - 1);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
-        int e = errno;
-        ::close(fd);
-        return -e;
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+        error = errno;
+        return Fd();
     }
     return fd;
 }
@@ -45,13 +48,11 @@ std::string counter_get_on_fd(int fd) {
     sd_bus_set_bus_client(raw, 1);
     sd_bus_set_method_call_timeout(raw, 5'000'000);
     if (int r = sd_bus_start(raw); r < 0) return std::string("start: ") + std::strerror(-r);
-    sd_bus_error error = SD_BUS_ERROR_NULL;
+    BusError error;
     sd_bus_message* reply = nullptr;
     int r = sd_bus_call_method(raw, kObjectName, kObjectPath, kCounterInterface, "Get", &error, &reply, "");
     MessagePtr owned{reply};
-    std::string out = r >= 0 ? "ok" : std::string("call: ") + (error.name ? error.name : std::strerror(-r));
-    sd_bus_error_free(&error);
-    return out;
+    return r >= 0 ? "ok" : std::string("call: ") + (error.e.name ? error.e.name : std::strerror(-r));
 }
 
 std::string counter_get_at(const std::string& address) {
@@ -118,9 +119,9 @@ protected:
     int connect_errno_as(uint32_t uid) {
         const std::string path = socket_.string();
         return std::stoi(run_as(uid, uid, [&] {
-            int fd = connect_unix(path);
-            if (fd >= 0) ::close(fd);
-            return std::to_string(fd >= 0 ? 0 : -fd);
+            int error = 0;
+            connect_unix(path, error);  // closed again at once
+            return std::to_string(error);
         }));
     }
 
@@ -169,22 +170,25 @@ TEST_F(AnUnprivilegedUsersInstance, RefusesAConnectionMadeByAnotherUidAndHandedT
     open_up();
     int pair[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+    Fd sending(pair[0]), receiving(pair[1]);
     const std::string path = socket_.string();
     // uid 2 connects and hands the connected socket over (to the test, which passes it on).
     const std::string sent = run_as(kBinUser, kBinUser, [&] {
-        int fd = connect_unix(path);
-        if (fd < 0) return std::string("connect: ") + std::strerror(-fd);
-        return std::string(send_fd(pair[0], fd) ? "sent" : "sendmsg failed");
+        int error = 0;
+        Fd fd = connect_unix(path, error);
+        if (!fd) return std::string("connect: ") + std::strerror(error);
+        return std::string(send_fd(sending.get(), fd.get()) ? "sent" : "sendmsg failed");
     });
-    ::close(pair[0]);
+    sending.reset();
     ASSERT_EQ(sent, "sent");
-    const int handed = receive_fd(pair[1]);
-    ::close(pair[1]);
-    ASSERT_GE(handed, 0);
+    Fd handed(receive_fd(receiving.get()));
+    receiving.reset();
+    ASSERT_GE(handed.get(), 0);
 
     // The owner speaks on it: the worker judges the connection by who connected (uid 2).
-    const std::string result = run_as(kDaemonUser, kDaemonUser, [&] { return counter_get_on_fd(::dup(handed)); });
-    ::close(handed);
+    const std::string result =
+        run_as(kDaemonUser, kDaemonUser, [&] { return counter_get_on_fd(::dup(handed.get())); });
+    handed.reset();  // before the owner connects on its own
     EXPECT_NE(result, "ok") << "a connection made by uid 2 was served once handed to the owner";
     // The owner's own connection is served.
     EXPECT_EQ(counter_get_as(kDaemonUser), "ok");

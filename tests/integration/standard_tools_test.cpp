@@ -1,6 +1,6 @@
 // standard_tools_test.cpp — busctl (systemd), gdbus (GLib) and dbus-send (dbus) introspect and
-// call an instance through its private address, and busctl spawns one on the daemon's bus:
-// the commands of issue 2, run for real.
+// call an instance through its private address, and busctl and dbus-send spawn one on the
+// daemon's bus: the commands of issue 2 and the README's, run for real.
 #include <regex>
 
 #include "daemon_test.hpp"
@@ -109,6 +109,32 @@ TEST_F(StandardTools, BusctlSpawnsACounterOnTheDaemonsBusAndCallsIt) {
     for (const auto& i : list_instances(bus())) listed = listed || i.path == std::string(m[1]);
     EXPECT_TRUE(listed);
     EXPECT_EQ(instance_state(bus(), m[1]), "running");
+}
+
+// The README's invocations: --bus= to offshootd's bus (dbus-send registers with Hello first),
+// --peer= to an instance's socket. --address= to a bus is refused by dbus-daemon, as the README
+// says: dbus-send sends no Hello there.
+TEST_F(StandardTools, DbusSendSpawnsOnTheDaemonsBusWithBusAndCallsTheInstanceWithPeer) {
+    RunResult spawned = run({"dbus-send", "--bus=" + bus_address(), "--print-reply", "--dest=" + std::string(kBusName),
+                             kSupervisorPath, std::string(kSupervisorInterface) + ".Spawn", "string:Counter",
+                             "uint32:65534"});
+    ASSERT_TRUE(spawned.ok()) << spawned.describe();
+    std::smatch m;
+    const std::regex reply(R"re(object path "(/org/offshoot1/instance/[0-9]+)"\n\s*string "(unix:path=[^"]+)")re");
+    ASSERT_TRUE(std::regex_search(spawned.out, m, reply)) << spawned.out;
+    EXPECT_EQ(instance_state(bus(), m[1]), "running");
+
+    RunResult call = run({"dbus-send", "--peer=" + std::string(m[2]), "--print-reply",
+                          "--dest=" + std::string(kObjectName), kObjectPath,
+                          std::string(kCounterInterface) + ".Increment", "int64:5"});
+    ASSERT_TRUE(call.ok()) << call.describe();
+    EXPECT_THAT(call.out, HasSubstr("int64 5\n"));
+
+    RunResult no_hello = run({"dbus-send", "--address=" + bus_address(), "--print-reply", "--reply-timeout=10000",
+                              "--dest=" + std::string(kBusName), kSupervisorPath,
+                              std::string(kSupervisorInterface) + ".Spawn", "string:Counter", "uint32:65534"});
+    EXPECT_FALSE(no_hello.ok()) << no_hello.describe();
+    EXPECT_THAT(no_hello.err, HasSubstr("org.freedesktop.DBus.Error.NoReply")) << no_hello.describe();
 }
 
 }  // namespace

@@ -69,6 +69,9 @@ public:  // the cycles are passed to soak() by member pointer
         }
         const double took = ms_since(t0);
 
+        // (Settled first: sd_notify's STATUS= opens a socket for a moment, and a read of /proc
+        // can catch it. A descriptor that leaked does not go away.)
+        (void)wait_until([&] { return daemon().fd_count() == fds_before; }, Deadline(2s));
         const std::size_t fds_after = daemon().fd_count();
         const long rss_after = rss_kib(daemon().pid());
         const std::string what = std::string(name) + " × " + std::to_string(cycles);

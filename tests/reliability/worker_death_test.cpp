@@ -67,7 +67,7 @@ TEST_P(AWorkerKilledFromOutsideMidCall, FailsTheCallWithinOneSecondAndEndsFailed
     WaitResult w = wait_instance(bus(), r.path);
     ASSERT_EQ(w.error, "");
     // (In the sanitizer build too: the worker leaves SIGSEGV and SIGABRT to their default
-    // action, see daemon/worker/main.cpp.)
+    // action, see daemon/offshoot-worker/main.cpp.)
     if (c.signal == SIGKILL) {
         EXPECT_EQ(w.result, "signal");
         EXPECT_EQ(w.code, SIGKILL);

@@ -1,7 +1,8 @@
 // sdk_test.cpp — the SDK as a package: `cmake --install` into a staging prefix gives headers,
-// versioned shared libraries, pkg-config files and a CMake package that a separate project
-// (examples/out-of-tree, the Greeter class and its client) builds against; the staged offshootd
-// then serves Greeter to its generated proxy and to `offshootctl call`.
+// versioned shared libraries, pkg-config files, a CMake package and the docs with the
+// out-of-tree example; that example (the Greeter and Notes classes and their clients) is built
+// from the INSTALLED copy against the staged prefix alone, and the staged offshootd serves it to
+// the generated proxies and to offshootctl.
 //
 // One staged install and one build of the example per test program run (ctest runs this program
 // as a single test for that reason); both are read-only for the tests.
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -47,11 +49,15 @@ const fs::path& staged_prefix() {
     return prefix;
 }
 
-// examples/out-of-tree, configured and built against the staged prefix only.
+// Where the staged install keeps the docs and the examples (the layout of the source tree).
+fs::path staged_docs() { return staged_prefix() / "share/doc/offshoot"; }
+
+// examples/out-of-tree as the install has it (a user of the .deb has no clone), configured and
+// built against the staged prefix only.
 const fs::path& greeter_build() {
     static const fs::path build = [] {
         const fs::path b = work_dir() / "greeter-build";
-        must(run({"cmake", "-S", std::string(OFFSHOOT_TEST_SOURCE_DIR) + "/examples/out-of-tree", "-B", b.string(),
+        must(run({"cmake", "-S", (staged_docs() / "examples/out-of-tree").string(), "-B", b.string(),
                   "-DCMAKE_PREFIX_PATH=" + staged_prefix().string(), "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
                   std::string("-DCMAKE_CXX_FLAGS=") + OFFSHOOT_TEST_SANITIZE_FLAGS,
                   std::string("-DCMAKE_EXE_LINKER_FLAGS=") + OFFSHOOT_TEST_SANITIZE_FLAGS,
@@ -155,6 +161,97 @@ TEST(TheOutOfTreeExample, AnswersThroughItsGeneratedProxyAndThroughOffshootctl) 
     RunResult error = d.ctl({"call", id, "org.example.Greeter.Greet", "s", ""});
     EXPECT_EQ(error.status.code, 1) << error.describe();
     EXPECT_EQ(error.err, "Error org.example.Greeter.Error.NoName: Greet needs a name\n");
+    EXPECT_TRUE(d.ctl({"stop", id}).ok());
+}
+
+// The relative links of a markdown file: [text](target) with no scheme, without #fragment; not
+// in code (a fenced block or a `span`: a C++ lambda `[](std::string)` is no link).
+std::vector<std::string> relative_links(const std::string& markdown) {
+    std::vector<std::string> out;
+    static const std::regex fenced(R"(```[\s\S]*?```)"), span(R"(`[^`\n]*`)");
+    const std::string text = std::regex_replace(std::regex_replace(markdown, fenced, ""), span, "");
+    static const std::regex link(R"(\]\(([^)\s]+)\))");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), link); it != std::sregex_iterator(); ++it) {
+        std::string target = (*it)[1];
+        if (target.find("://") != std::string::npos || target.starts_with("mailto:") || target.starts_with('#')) continue;
+        if (const auto hash = target.find('#'); hash != std::string::npos) target.resize(hash);
+        out.push_back(target);
+    }
+    return out;
+}
+
+TEST(TheInstalledDocs, HoldEveryGuideAndTheOutOfTreeExampleWithEveryLinkLeadingToAnInstalledFile) {
+    const fs::path source = OFFSHOOT_TEST_SOURCE_DIR;
+    std::vector<fs::path> expected = {"README.md", "bench/RESULTS.md", "examples/python/demo.py"};
+    for (const auto& dir : {"docs", "examples/out-of-tree"})
+        for (const auto& e : fs::directory_iterator(source / dir))
+            if (e.is_regular_file()) expected.push_back(fs::relative(e.path(), source));
+    for (const auto& rel : expected) EXPECT_TRUE(fs::exists(staged_docs() / rel)) << "not installed: " << rel;
+    EXPECT_TRUE(fs::exists(staged_docs() / "docs/write-your-own-class.md"));
+
+    size_t links = 0;
+    for (const auto& e : fs::recursive_directory_iterator(staged_docs())) {
+        if (e.path().extension() != ".md") continue;
+        for (const std::string& target : relative_links(read_file(e.path()))) {
+            ++links;
+            EXPECT_TRUE(fs::exists(e.path().parent_path() / target))
+                << fs::relative(e.path(), staged_docs()) << " links to " << target << ", which is not installed";
+        }
+    }
+    EXPECT_GT(links, 10u);
+}
+
+TEST(TheOutOfTreeExample, RefusesAtConfigureTimeAConfigWhoseInterfaceTheXmlDoesNotDefine) {
+    const fs::path project = work_dir() / "misnamed";
+    fs::create_directories(project);
+    fs::copy_file(staged_docs() / "examples/out-of-tree/org.example.Greeter.xml", project / "org.example.Greeter.xml",
+                  fs::copy_options::overwrite_existing);
+    std::ofstream(project / "greeter.cpp") << "int unused;\n";
+    std::ofstream(project / "greeter.conf") << "[Class]\nName=Greeter\nPlugin=@OFFSHOOT_CLASS_PLUGIN@\n"
+                                               "Interface=org.example.Greeting\n";
+    std::ofstream(project / "CMakeLists.txt")
+        << "cmake_minimum_required(VERSION 3.25)\nproject(misnamed LANGUAGES CXX)\nfind_package(offshoot REQUIRED)\n"
+           "offshoot_add_class(greeter XML ${CMAKE_CURRENT_SOURCE_DIR}/org.example.Greeter.xml SOURCES greeter.cpp "
+           "CONFIG greeter.conf)\n";
+    RunResult r = run({"cmake", "-S", project.string(), "-B", (project / "build").string(),
+                       "-DCMAKE_PREFIX_PATH=" + staged_prefix().string()},
+                      120s);
+    EXPECT_FALSE(r.ok()) << r.describe();
+    // CMake wraps its messages: compare with the whitespace collapsed.
+    const std::string err = std::regex_replace(r.err, std::regex("\\s+"), " ");
+    EXPECT_THAT(err, HasSubstr("greeter.conf says Interface=org.example.Greeting, but org.example.Greeter.xml "
+                               "defines org.example.Greeter."));
+}
+
+TEST(TheSecondExample, GivesItsClientSignalsPropertiesAndItsOwnErrorsThroughTheGeneratedProxy) {
+    StagedDaemon d(greeter_build() / "classes.d");
+    RunResult r = run({(greeter_build() / "take-notes").string(), "--address=" + d.bus.address(), "65534", "milk", "eggs"},
+                      30s);
+    ASSERT_TRUE(r.ok()) << r.describe() << d.daemon.log();
+    EXPECT_EQ(r.out,
+              "Add(\"milk\") = 1\n"
+              "Add(\"eggs\") = 2\n"
+              "signal PropertiesChanged Title=shopping\n"
+              "signal Added(1, \"milk\")\n"
+              "signal PropertiesChanged Count=1\n"
+              "signal Added(2, \"eggs\")\n"
+              "signal PropertiesChanged Count=2\n"
+              "Count = 2, Title = \"shopping\"\n"
+              "Read(3) failed: org.example.Notes.Error.NoSuchNote: there is no note 3 (there are 2)\n");
+}
+
+TEST(TheSecondExample, IsReadAndSetWithOffshootctlAndRefusesAnEmptyNoteByName) {
+    StagedDaemon d(greeter_build() / "classes.d");
+    RunResult spawned = d.ctl({"--json", "spawn", "Notes", "--uid", "65534"});
+    ASSERT_TRUE(spawned.ok()) << spawned.describe() << d.daemon.log();
+    const std::string id = std::to_string(nlohmann::json::parse(spawned.out)["id"].get<uint64_t>());
+    EXPECT_EQ(d.ctl({"call", id, "Add", "s", "bread"}).out, "u 1\n");
+    EXPECT_TRUE(d.ctl({"set-property", id, "Title", "s", "groceries"}).ok());
+    RunResult got = d.ctl({"get-property", id, "Title", "Count"});
+    EXPECT_EQ(got.out, "s \"groceries\"\nu 1\n") << got.describe();
+    RunResult empty = d.ctl({"call", id, "Add", "s", ""});
+    EXPECT_EQ(empty.status.code, 1);
+    EXPECT_EQ(empty.err, "Error org.example.Notes.Error.Empty: a note needs some text\n");
     EXPECT_TRUE(d.ctl({"stop", id}).ok());
 }
 

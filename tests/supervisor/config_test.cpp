@@ -1,8 +1,8 @@
 // config_test.cpp — class configuration files, offshootd.conf and the spawn rate limiter.
-#include "daemon_config.hpp"
+#include "config/daemon_config.hpp"
 
-#include "offshoot/common/class_config.hpp"
-#include "offshoot/common/syscall_sets.hpp"
+#include "config/class_config.hpp"
+#include "config/syscall_sets.hpp"
 
 #include <gtest/gtest.h>
 #include <seccomp.h>

@@ -1,6 +1,6 @@
 // policy_test.cpp — who may spawn which class as whom.
-#include "errors.hpp"
-#include "users.hpp"
+#include "offshoot/common/errors.hpp"
+#include "policy/users.hpp"
 
 #include <gtest/gtest.h>
 
@@ -22,7 +22,7 @@ std::string denial(const ClassConfig& c, uid_t caller, uid_t target, std::option
     try {
         authorize_spawn(c, Caller{caller, ":1.1"}, target, g, groups, user);
     } catch (const Error& e) {
-        EXPECT_EQ(e.getName(), error_name::access_denied);
+        EXPECT_EQ(e.getName(), errors::access_denied);
         return e.getMessage();
     }
     return "";

@@ -83,12 +83,13 @@ expect(len(denials) == 1, f"{len(denials)} deny events, expected 1")
 for e in denials:
     fields(e, OFFSHOOT_CALLER_UID="65534", OFFSHOOT_METHOD="Spawn", OFFSHOOT_OBJECT="/org/offshoot1", PRIORITY="5")
 
-# The workers' stdout/stderr: a journal stream per worker, named after its class.
+# The workers' stdout/stderr: a journal stream per worker, named after its class, which the
+# journal files under the instance's own scope (the worker's cgroup when it wrote).
 lines = [w for w in workers if w.get("SYSLOG_IDENTIFIER") == "offshoot-Identity"]
 expect(any("serving" in str(w.get("MESSAGE", "")) for w in lines),
        "no line of the Identity worker's own output under SYSLOG_IDENTIFIER=offshoot-Identity")
 for w in lines:
-    fields(w, _SYSTEMD_UNIT="offshootd.service", _TRANSPORT="stdout")
+    fields(w, _SYSTEMD_UNIT=f"offshoot-Identity-{id2}.scope", _TRANSPORT="stdout")
 
 for p in problems:
     print("check-journal:", p, file=sys.stderr)

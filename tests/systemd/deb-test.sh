@@ -67,7 +67,9 @@ for f in usr/bin/offshootd usr/bin/offshootctl usr/libexec/offshoot/offshoot-wor
          usr/share/dbus-1/system-services/org.offshoot1.service \
          usr/share/dbus-1/system.d/org.offshoot1.conf \
          usr/share/dbus-1/interfaces/org.offshoot1.Supervisor.xml \
-         usr/share/doc/offshoot/system-service.md; do
+         usr/share/doc/offshoot/docs/system-service.md \
+         usr/share/doc/offshoot/docs/write-your-own-class.md \
+         usr/share/doc/offshoot/examples/out-of-tree/CMakeLists.txt; do
   grep -qxF "$f" "$scratch/deb.files" || fail "the package lacks /$f"
 done
 grep -qE '^usr/lib/([^/]+/)?offshoot/classes/counter\.so$' "$scratch/deb.files" || fail "the package lacks the Counter plugin"

@@ -21,6 +21,6 @@ add_test(NAME systemd.DebianPackage
          COMMAND bash ${_offshoot_systemd_dir}/deb-test.sh ${CMAKE_BINARY_DIR}
                  ${_offshoot_systemd_scratch}/deb ${PROJECT_VERSION})
 set_tests_properties(systemd.UnitPassesSystemdAnalyzeVerify PROPERTIES LABELS systemd TIMEOUT 60)
-set_tests_properties(systemd.ServiceUnderRealSystemd PROPERTIES LABELS systemd TIMEOUT 120)
+set_tests_properties(systemd.ServiceUnderRealSystemd PROPERTIES LABELS systemd TIMEOUT 180)
 # cpack first brings `all` up to date (its preinstall step): quick after a full build.
 set_tests_properties(systemd.DebianPackage PROPERTIES LABELS systemd TIMEOUT 600)

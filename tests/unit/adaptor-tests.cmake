@@ -15,6 +15,16 @@ target_compile_options(test-adaptorgen PRIVATE ${OFFSHOOT_WARNINGS})
 target_link_libraries(test-adaptorgen PRIVATE offshoot-worker-lib GTest::gtest_main Threads::Threads)
 gtest_discover_tests(test-adaptorgen DISCOVERY_TIMEOUT 30 PROPERTIES TIMEOUT 60 LABELS unit)
 
+# The proxies a class calls back into its caller with (offshoot/caller.hpp), generated from
+# data/org.offshoot1.test.Callback.xml next to the adaptor of the same file.
+add_executable(test-peer-proxy "${_offshoot_unit_dir}/test-peer-proxy.cpp")
+offshoot_add_adaptor(test-peer-proxy "${_offshoot_unit_dir}/data/org.offshoot1.test.Callback.xml")
+offshoot_add_peer_proxy(test-peer-proxy "${_offshoot_unit_dir}/data/org.offshoot1.test.Callback.xml")
+target_include_directories(test-peer-proxy PRIVATE "${_offshoot_unit_dir}")
+target_compile_options(test-peer-proxy PRIVATE ${OFFSHOOT_WARNINGS})
+target_link_libraries(test-peer-proxy PRIVATE offshoot-worker-lib GTest::gtest_main Threads::Threads)
+gtest_discover_tests(test-peer-proxy DISCOVERY_TIMEOUT 30 PROPERTIES TIMEOUT 60 LABELS unit)
+
 # The example class plugins, loaded and called as offshoot-worker does.
 add_executable(test-adaptorgen-classes "${_offshoot_unit_dir}/test-adaptorgen-classes.cpp")
 target_include_directories(test-adaptorgen-classes PRIVATE "${_offshoot_unit_dir}")

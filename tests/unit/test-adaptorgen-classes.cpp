@@ -1,6 +1,6 @@
 // test-adaptorgen-classes.cpp — the example class plugins (counter.so, identity.so, echo.so,
 // faulty.so) loaded as offshoot-worker loads them (dlopen + offshoot_create_object_v1) and
-// called over a real sd-bus peer connection: their behaviour as DESIGN.md lists it, and their
+// called over a real sd-bus peer connection: their behaviour as the README's "Classes" section lists it, and their
 // runtime introspection against their XML. Crashes are tried in a forked child.
 #include "test-adaptorgen-peer.hpp"
 

@@ -70,6 +70,24 @@ public:
         return arg0 + static_cast<int32_t>(arg1.size());
     }
 
+    void Later(offshoot::Result<std::string> result, const std::string& text) override {
+        later_ = std::move(result);
+        later_text_ = text;
+    }
+    void AnswerLater() override {
+        later_.return_value(std::string(later_text_.rbegin(), later_text_.rend()));
+        later_.return_value("answered twice");  // the first answer counts
+    }
+    void Drop(offshoot::Result<>) override {}
+    void AnswerThenThrow(offshoot::Result<int32_t> result) override {
+        result.return_value(7);
+        throw std::runtime_error("after the answer");
+    }
+    void ThrowUnanswered(offshoot::Result<> result) override {
+        (void)result;
+        throw offshoot::Error("org.offshoot1.test.Everything.Unanswered", "thrown before any answer");
+    }
+
     void Fire(const std::string& note) override { name_ = note; }
     void Old() override {}
 
@@ -100,6 +118,8 @@ public:
     std::atomic<int> nothing_calls{0};
 
 private:
+    offshoot::Result<std::string> later_{nullptr};
+    std::string later_text_;
     uint64_t count_ = 0;
     std::string name_ = "initial";
     std::string secret_;
@@ -437,6 +457,56 @@ TEST_F(AGeneratedAdaptor, EmitsSignalsAndPropertiesChangedToThePeer) {
     EXPECT_EQ(invalidated, std::vector<std::string>{"Invalidating"});
 
     for (auto* m : signals) sd_bus_message_unref(m);
+}
+
+TEST_F(AGeneratedAdaptor, AnswersAnAsynchronousMethodWhenItsResultIsGivenLater) {
+    struct Later {
+        bool arrived = false;
+        std::string value, error;
+    } later;
+    ASSERT_GE(sd_bus_call_method_async(
+                  client(), nullptr, nullptr, offshoot::object_path, iface, "Later",
+                  [](sd_bus_message* m, void* userdata, sd_bus_error*) -> int {
+                      auto* l = static_cast<Later*>(userdata);
+                      l->arrived = true;
+                      if (sd_bus_message_is_method_error(m, nullptr)) l->error = sd_bus_message_get_error(m)->name;
+                      else marshal::read(m, l->value);
+                      return 0;
+                  },
+                  &later, "s", "abc"),
+              0);
+    Reply answer;
+    call(answer, "AnswerLater");
+    ASSERT_TRUE(answer.ok()) << answer.error_message();
+    for (int i = 0; i < 100 && !later.arrived; ++i) {
+        if (sd_bus_process(client(), nullptr) == 0) sd_bus_wait(client(), 100'000);
+    }
+    ASSERT_TRUE(later.arrived) << "the deferred reply never came";
+    EXPECT_EQ(later.error, "");
+    EXPECT_EQ(later.value, "cba");
+}
+
+TEST_F(AGeneratedAdaptor, AnswersAnAsynchronousMethodWhoseResultIsDroppedWithAnErrorRatherThanNever) {
+    Reply dropped;
+    call(dropped, "Drop");
+    EXPECT_EQ(dropped.error_name(), "org.freedesktop.DBus.Error.Failed");
+    EXPECT_NE(dropped.error_message().find("dropped without"), std::string::npos) << dropped.error_message();
+}
+
+TEST_F(AGeneratedAdaptor, KeepsTheFirstAnswerOfAnAsynchronousMethodOverWhatItThrowsAfterwards) {
+    Reply first;
+    call(first, "AnswerThenThrow");
+    ASSERT_TRUE(first.ok()) << first.error_message();
+    int32_t n = 0;
+    marshal::read(first.m, n);
+    EXPECT_EQ(n, 7);
+    Reply thrown;
+    call(thrown, "ThrowUnanswered");
+    EXPECT_EQ(thrown.error_name(), "org.offshoot1.test.Everything.Unanswered");
+    // Still serving.
+    Reply plain;
+    call(plain, "Nothing");
+    EXPECT_TRUE(plain.ok());
 }
 
 TEST_F(AGeneratedAdaptor, IntrospectsWithTheArgumentNamesAndAnnotationsOfTheXml) {

@@ -203,6 +203,12 @@ TEST(ALoopWorker, IteratesOnceEvenWhenStoppedAsSoonAsItIsReady) {
     EXPECT_EQ(read_file(cwd.path() + "/ticker-end"), "1\n");
 }
 
+TEST(ALoopWorker, ReportsAThrowingBeginAsBeginWithTheErrorsName) {
+    Worker w({.plugin = LOOP_PROBE_PLUGIN_PATH, .class_name = "LoopProbe", .arguments = {"begin-throws=no input"}});
+    EXPECT_EQ(w.wait_message(), "ERROR=begin\nERRNO=0\nMESSAGE=org.offshoot1.test.Error.Begin: no input");
+    EXPECT_TRUE(exited_with(w.process().wait(10s), 1));
+}
+
 TEST(ALoopWorker, RefusesADelayThatIsNotANumberAtStartUp) {
     TempDir cwd;
     Worker w(ticker({"100", "later"}, cwd.path()));

@@ -169,9 +169,10 @@ TEST(AWorker, ReportsReadyWhenItsObjectIsServed) {
     EXPECT_FALSE(w.process().wait(0ms)) << "the worker exited after READY";
 }
 
-TEST(AWorker, ReportsAStartFailureWithTheClassMessageAndExits) {
+TEST(AWorker, ReportsAStartFailureWithTheClassErrorNameAndMessageAndExits) {
     Worker w({.arguments = {"start-throws=the widget is not plugged in"}});
-    EXPECT_EQ(w.wait_message(), "ERROR=start\nERRNO=0\nMESSAGE=the widget is not plugged in");
+    EXPECT_EQ(w.wait_message(),
+              "ERROR=start\nERRNO=0\nMESSAGE=org.offshoot1.test.Error.Start: the widget is not plugged in");
     auto status = w.process().wait(10s);
     ASSERT_TRUE(status);
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0);
@@ -194,9 +195,26 @@ TEST(AWorker, ReportsALibraryWithoutTheEntryPointAsLoadPlugin) {
     EXPECT_THAT(msg, HasSubstr("offshoot_create_object_v1"));
 }
 
-TEST(AWorker, ReportsAThrowingConstructorAsCreateObject) {
+TEST(AWorker, ReportsAThrowingConstructorAsCreateObjectWithTheErrorsName) {
     Worker w({.arguments = {"create-throws=bad arguments"}});
-    EXPECT_EQ(w.wait_message(), "ERROR=create-object\nERRNO=0\nMESSAGE=bad arguments");
+    EXPECT_EQ(w.wait_message(),
+              "ERROR=create-object\nERRNO=0\nMESSAGE=org.offshoot1.test.Error.Create: bad arguments");
+}
+
+
+TEST(AWorker, ReportsAPluginServingAnotherInterfaceThanConfiguredAsInterface) {
+    Worker w({.extra_options = {"--interface=org.offshoot1.test.Probes"}});
+    EXPECT_EQ(w.wait_message(),
+              "ERROR=interface\nERRNO=0\nMESSAGE=the plugin serves interface org.offshoot1.test.Probe, not "
+              "org.offshoot1.test.Probes as the class configuration says");
+    auto status = w.process().wait(10s);
+    ASSERT_TRUE(status);
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1);
+}
+
+TEST(AWorker, StartsWhenThePluginServesTheConfiguredInterface) {
+    Worker w({.extra_options = {"--interface=org.offshoot1.test.Probe"}});
+    EXPECT_TRUE(w.wait_ready());
 }
 
 TEST(AWorker, ReportsAnInvalidInterfaceNameAsRegister) {

@@ -1,12 +1,14 @@
 // offshoot-adaptorgen — turns D-Bus introspection XML into abstract C++ adaptors over sd-bus
 // for offshoot class plugins (the worker side; sdbus-c++-xml2cpp makes the client proxies
-// from the same XML).
+// from the same XML), and into the proxies a class calls its caller's objects with.
 //
 //   offshoot-adaptorgen --adaptor=OUT.hpp IN.xml
+//   offshoot-adaptorgen --peer-proxy=OUT.hpp IN.xml
 //
 // The output is written to a temporary file and renamed, so a failed run never leaves a
 // half-written header behind for the build to pick up.
 #include "adaptor_generator.hpp"
+#include "peer_proxy_generator.hpp"
 #include "xml_reader.hpp"
 
 #include <cstdio>
@@ -18,7 +20,8 @@
 namespace {
 
 int usage(const char* argv0) {
-    std::fprintf(stderr, "usage: %s --adaptor=OUT.hpp IN.xml\n", argv0);
+    std::fprintf(stderr, "usage: %s --adaptor=OUT.hpp IN.xml\n       %s --peer-proxy=OUT.hpp IN.xml\n", argv0,
+                 argv0);
     return 2;
 }
 
@@ -31,10 +34,15 @@ std::string base_name(const std::string& path) {
 
 int main(int argc, char** argv) {
     std::string out_path, in_path;
+    bool peer_proxy = false;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
-        if (arg.rfind("--adaptor=", 0) == 0) out_path = arg.substr(std::strlen("--adaptor="));
-        else if (arg == "--help" || arg == "-h") return usage(argv[0]), 0;
+        const bool adaptor = arg.rfind("--adaptor=", 0) == 0, proxy = arg.rfind("--peer-proxy=", 0) == 0;
+        if ((adaptor || proxy) && !out_path.empty()) return usage(argv[0]);  // one output per run
+        if (adaptor || proxy) {
+            out_path = arg.substr(arg.find('=') + 1);
+            peer_proxy = proxy;
+        } else if (arg == "--help" || arg == "-h") return usage(argv[0]), 0;
         else if (!arg.empty() && arg[0] == '-') return usage(argv[0]);
         else if (in_path.empty()) in_path = arg;
         else return usage(argv[0]);
@@ -43,7 +51,8 @@ int main(int argc, char** argv) {
 
     try {
         const auto interfaces = adaptorgen::read_interfaces(in_path);
-        const std::string text = adaptorgen::generate_adaptor_header(interfaces, base_name(in_path));
+        const std::string text = peer_proxy ? adaptorgen::generate_peer_proxy_header(interfaces, base_name(in_path))
+                                            : adaptorgen::generate_adaptor_header(interfaces, base_name(in_path));
         const std::string tmp = out_path + ".tmp";
         {
             std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

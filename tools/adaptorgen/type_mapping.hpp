@@ -1,4 +1,4 @@
-// type_mapping.hpp — the generator's base: D-Bus name and signature checks, the D-Bus → C++
+// type_mapping.hpp — what the generators stand on: D-Bus name and signature checks, the D-Bus → C++
 // type mapping (the types sdbus-c++-xml2cpp uses for proxies, except 'v' →
 // offshoot::Variant), and C++ spelling helpers (identifiers, string literals, namespaces).
 #pragma once

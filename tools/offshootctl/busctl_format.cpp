@@ -308,4 +308,20 @@ nlohmann::ordered_json format_json(sd_bus_message* m) {
     return {{"type", signature ? signature : ""}, {"data", json_level_array(m)}};
 }
 
+std::string format_variant_cmdline(sd_bus_message* m) {
+    const char* contents = nullptr;
+    check(sd_bus_message_peek_type(m, nullptr, &contents), "read reply");
+    check(sd_bus_message_enter_container(m, 'v', contents), "read reply");
+    std::string out = contents;
+    print_level(m, out);
+    check(sd_bus_message_exit_container(m), "read reply");
+    return out;
+}
+
+nlohmann::ordered_json format_variant_json(sd_bus_message* m) {
+    const char* contents = nullptr;
+    check(sd_bus_message_peek_type(m, nullptr, &contents), "read reply");
+    return json_one(m, 'v', contents);
+}
+
 }  // namespace offshootctl

@@ -27,4 +27,9 @@ std::string format_cmdline(sd_bus_message* m);
 // A reply as `busctl --json=short` prints it: {"type":"x","data":[5]}.
 nlohmann::ordered_json format_json(sd_bus_message* m);
 
+// The variant at m's current position, as `busctl get-property` prints a property: `x 5`, and
+// with --json=short {"type":"x","data":5}.
+std::string format_variant_cmdline(sd_bus_message* m);
+nlohmann::ordered_json format_variant_json(sd_bus_message* m);
+
 }  // namespace offshootctl

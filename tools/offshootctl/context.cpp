@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -23,9 +24,14 @@ offshoot::Supervisor& Context::supervisor() {
         case BusKind::system: supervisor_.emplace(offshoot::Supervisor::system()); break;
         case BusKind::session: supervisor_.emplace(offshoot::Supervisor::session()); break;
         case BusKind::address: supervisor_.emplace(offshoot::Supervisor::at(globals_.address)); break;
+        case BusKind::remote: supervisor_.emplace(offshoot::Supervisor::remote(globals_.host)); break;
         }
     }
     return *supervisor_;
+}
+
+std::string Context::reachable(const std::string& address) const {
+    return remote() ? offshoot::ssh_tunnel_address(globals_.host, address) : address;
 }
 
 std::unique_ptr<sdbus::IProxy> Context::proxy(const std::string& path) {
@@ -58,6 +64,35 @@ std::map<std::string, sdbus::Variant> instance_properties(Context& ctx, const st
     return props;
 }
 
+namespace {
+
+// A containment value of DescribeClasses as a class config would spell it.
+std::optional<std::string> containment_text(const std::string& key, sdbus::Variant& value) {
+    static const std::set<std::string> keys = {
+        "memory-max", "memory-high", "memory-swap-max", "tasks-max", "cpu-quota-per-sec-usec", "cpu-weight",
+        "io-weight", "private-tmp", "private-network", "private-devices", "protect-system", "protect-home",
+        "read-write-paths", "read-only-paths", "inaccessible-paths"};
+    if (!keys.count(key)) return std::nullopt;
+    const std::string type = value.peekValueType();
+    if (type == "b") return value.get<bool>() ? "yes" : "no";
+    if (type == "s") return value.get<std::string>();
+    if (type == "as") {
+        std::string out;
+        for (auto& p : value.get<std::vector<std::string>>()) out += (out.empty() ? "" : " ") + p;
+        return out;
+    }
+    if (type != "t") return std::nullopt;
+    const uint64_t v = value.get<uint64_t>();
+    if (v == UINT64_MAX) return "infinity";
+    if (key == "cpu-quota-per-sec-usec") return std::to_string(v / 10000) + "%";
+    if (key.starts_with("memory-"))
+        for (const auto& [unit, size] : {std::pair{"T", 1ULL << 40}, {"G", 1ULL << 30}, {"M", 1ULL << 20}, {"K", 1ULL << 10}})
+            if (v >= size && v % size == 0) return std::to_string(v / size) + unit;
+    return std::to_string(v);
+}
+
+}  // namespace
+
 std::vector<ClassDescription> describe_classes(Context& ctx) {
     std::vector<sdbus::Struct<std::string, std::string, std::map<std::string, sdbus::Variant>>> rows;
     ctx.proxy(names::supervisor_path)
@@ -79,6 +114,7 @@ std::vector<ClassDescription> describe_classes(Context& ctx) {
             else if (key == "working-directory" && type == "s") c.working_directory = value.get<std::string>();
             else if (key == "umask" && type == "u") c.umask = value.get<uint32_t>();
             else if (key == "source" && type == "s") c.source = value.get<std::string>();
+            else if (auto text = containment_text(key, value)) c.containment[key] = *text;
         }
         out.push_back(std::move(c));
     }

@@ -32,11 +32,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-enum class BusKind { system, session, address };
+enum class BusKind { system, session, address, remote };
 
 struct Globals {
     BusKind bus = BusKind::system;
     std::string address;  // with BusKind::address
+    std::string host;     // with BusKind::remote: [user@]host[:port], the system bus there
     bool json = false;
 };
 
@@ -47,6 +48,10 @@ public:
 
     const Globals& globals() const noexcept { return globals_; }
     bool json() const noexcept { return globals_.json; }
+    // offshootd runs on another host (--host): its uids, gids and pids are not this machine's.
+    bool remote() const noexcept { return globals_.bus == BusKind::remote; }
+    // An instance's private address as this process reaches it: as it is, or through ssh.
+    std::string reachable(const std::string& address) const;
     bool stdout_is_tty() const noexcept { return tty_; }
 
     offshoot::Supervisor& supervisor();
@@ -77,6 +82,9 @@ struct ClassDescription {
     std::string working_directory;
     std::optional<uint32_t> umask;
     std::string source;
+    // What contains its instances, under the SpawnWithOptions key names ("memory-max",
+    // "private-tmp", …), in systemd's spelling: "64M", "20%", "yes", "strict", "/a /b".
+    std::map<std::string, std::string> containment;
 };
 std::vector<ClassDescription> describe_classes(Context& ctx);
 

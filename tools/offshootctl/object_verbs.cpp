@@ -1,46 +1,31 @@
-// object_verbs.cpp — `call` and `introspect`: straight to the instance's object over its
-// private peer-to-peer address (never through offshootd), with raw sd-bus so that a
-// busctl-style argument list can drive sd_bus_message_append and the reply can be walked
-// generically.
+// object_verbs.cpp — `call`, `introspect`, `get-property` and `set-property`: straight to the
+// instance's object over its private peer-to-peer address (never through offshootd), with raw
+// sd-bus so that a busctl-style argument list can drive sd_bus_message_append and the reply can
+// be walked generically.
 //
 // Why not run `busctl --address=… call` as a subprocess: busctl reports a failed call as
 // "Call failed: <message>" without the error's name, while offshootctl promises
 // "Error <name>: <message>" and exit code 1 for every D-Bus error; it would also make busctl a
 // run-time dependency. The notation itself is small (busctl_format.cpp).
+#include <offshoot/common/sd_ptr.hpp>
+
 #include <iostream>
-#include <memory>
 
 #include "busctl_format.hpp"
+#include "object_link.hpp"
 #include "verbs.hpp"
 
 namespace offshootctl {
-namespace {
 
 namespace names = offshoot::names;
+using offshoot::BusError;
 
-struct BusUnref {
-    void operator()(sd_bus* b) const noexcept { sd_bus_flush_close_unref(b); }
-};
-struct MessageUnref {
-    void operator()(sd_bus_message* m) const noexcept { sd_bus_message_unref(m); }
-};
-using BusPtr = std::unique_ptr<sd_bus, BusUnref>;
-using MessagePtr = std::unique_ptr<sd_bus_message, MessageUnref>;
-
-// A D-Bus error for a local failure (errno), named the way sd-bus maps errnos.
-[[noreturn]] void fail_errno(int r, const std::string& what) {
-    sd_bus_error e = SD_BUS_ERROR_NULL;
+void fail_errno(int r, const std::string& what) {
+    BusError e;
     sd_bus_error_set_errno(&e, r);
-    std::string name = e.name ? e.name : "org.freedesktop.DBus.Error.Failed";
-    std::string message = what + ": " + (e.message ? e.message : "failed");
-    sd_bus_error_free(&e);
-    throw sdbus::Error(name, message);
+    throw sdbus::Error(e.e.name ? e.e.name : offshoot::errors::dbus_failed,
+                       what + ": " + (e.e.message ? e.e.message : "failed"));
 }
-
-struct Target {
-    std::string address;
-    std::string interface;  // the class's, from offshootd's configuration
-};
 
 Target target_of(Context& ctx, const std::string& id) {
     const std::string path = instance_path(id);
@@ -66,11 +51,14 @@ Target target_of(Context& ctx, const std::string& id) {
     return t;
 }
 
-BusPtr connect(const std::string& address) {
+BusPtr connect(const std::string& address, bool monitor) {
     sd_bus* raw = nullptr;
     int r = sd_bus_new(&raw);
     BusPtr bus(raw);
     if (r >= 0) r = sd_bus_set_address(raw, address.c_str());
+    // A monitor's sd-bus neither dispatches nor answers what it receives (a monitor that sends
+    // anything is disconnected), as busctl monitor's.
+    if (r >= 0 && monitor) r = sd_bus_set_monitor(raw, 1);
     // A bus client: Hello first, which the worker answers as a bus would.
     if (r >= 0) r = sd_bus_set_bus_client(raw, 1);
     if (r >= 0) r = sd_bus_start(raw);
@@ -80,20 +68,71 @@ BusPtr connect(const std::string& address) {
 
 // Sends `m` and returns the reply; an error reply becomes an sdbus::Error with its name.
 MessagePtr call(sd_bus* bus, sd_bus_message* m) {
-    sd_bus_error error = SD_BUS_ERROR_NULL;
+    BusError error;
     sd_bus_message* reply = nullptr;
     const int r = sd_bus_call(bus, m, 0, &error, &reply);
     MessagePtr owned(reply);
     if (r < 0) {
         if (!sd_bus_error_is_set(&error)) fail_errno(r, "call failed");
-        sdbus::Error e(error.name, error.message ? error.message : "");
-        sd_bus_error_free(&error);
-        throw e;
+        throw sdbus::Error(error.name(), error.message());
     }
     return owned;
 }
 
+namespace {
+
+// "Member" → (the class's interface, Member); "Interface.Member" → split at the last dot.
+std::pair<std::string, std::string> qualified(const std::string& text, const Target& t, const char* what) {
+    const auto dot = text.rfind('.');
+    if (dot != std::string::npos) return {text.substr(0, dot), text.substr(dot + 1)};
+    if (t.interface.empty())
+        throw UsageError(std::string("the instance's class has no interface configured: give the ") + what +
+                         " as Interface.Name");
+    return {t.interface, text};
+}
+
+MessagePtr properties_call(sd_bus* bus, const char* member, const std::string& interface, const std::string& name) {
+    sd_bus_message* raw = nullptr;
+    int r = sd_bus_message_new_method_call(bus, &raw, names::object_name, names::object_path,
+                                           "org.freedesktop.DBus.Properties", member);
+    MessagePtr m(raw);
+    if (r >= 0) r = sd_bus_message_append(raw, "ss", interface.c_str(), name.c_str());
+    if (r == -EINVAL) throw UsageError("'" + interface + "." + name + "' is not a valid interface and property name");
+    if (r < 0) fail_errno(r, "cannot build the call");
+    return m;
+}
+
 }  // namespace
+
+int verb_get_property(Context& ctx, const std::string& id, const std::vector<std::string>& properties) {
+    Target t = target_of(ctx, id);
+    BusPtr bus = connect(t.address);
+    for (const std::string& p : properties) {
+        const auto [interface, name] = qualified(p, t, "property");
+        MessagePtr m = properties_call(bus.get(), "Get", interface, name);
+        MessagePtr reply = call(bus.get(), m.get());
+        if (ctx.json()) std::cout << format_variant_json(reply.get()).dump() << '\n';
+        else std::cout << format_variant_cmdline(reply.get()) << '\n';
+    }
+    return exit_ok;
+}
+
+int verb_set_property(Context& ctx, const std::string& id, const std::string& property,
+                      const std::vector<std::string>& args) {
+    if (args.empty()) throw UsageError("set-property needs the value's SIGNATURE and the value");
+    const std::string& signature = args.front();
+    const std::vector<std::string> values(args.begin() + 1, args.end());
+    Target t = target_of(ctx, id);
+    const auto [interface, name] = qualified(property, t, "property");
+    BusPtr bus = connect(t.address);
+    MessagePtr m = properties_call(bus.get(), "Set", interface, name);
+    int r = sd_bus_message_open_container(m.get(), 'v', signature.c_str());
+    if (r < 0) throw UsageError("'" + signature + "' is not the signature of one value");
+    append_cmdline(m.get(), signature, values);
+    if ((r = sd_bus_message_close_container(m.get())) < 0) fail_errno(r, "cannot build the call");
+    call(bus.get(), m.get());
+    return exit_ok;
+}
 
 int verb_call(Context& ctx, const std::string& id, const std::string& method, const std::vector<std::string>& args) {
     std::string interface;
@@ -111,7 +150,7 @@ int verb_call(Context& ctx, const std::string& id, const std::string& method, co
     if (interface.empty())
         throw UsageError("the class of instance " + id + " has no interface configured: give METHOD as Interface.Member");
 
-    BusPtr bus = connect(t.address);
+    BusPtr bus = connect(ctx.reachable(t.address));
     sd_bus_message* raw = nullptr;
     int r = sd_bus_message_new_method_call(bus.get(), &raw, names::object_name, names::object_path,
                                            interface.c_str(), member.c_str());
@@ -132,7 +171,7 @@ int verb_call(Context& ctx, const std::string& id, const std::string& method, co
 
 int verb_introspect(Context& ctx, const std::string& id) {
     Target t = target_of(ctx, id);
-    BusPtr bus = connect(t.address);
+    BusPtr bus = connect(ctx.reachable(t.address));
     sd_bus_message* raw = nullptr;
     int r = sd_bus_message_new_method_call(bus.get(), &raw, names::object_name, names::object_path,
                                            "org.freedesktop.DBus.Introspectable", "Introspect");

@@ -14,6 +14,7 @@
 #include <limits>
 #include <set>
 
+#include "containment_view.hpp"
 #include "table.hpp"
 #include "verbs.hpp"
 
@@ -28,14 +29,18 @@ std::string join(const std::vector<std::string>& v, const char* sep = " ") {
     return out;
 }
 
-std::string user_name(uint32_t uid) {
+// Names and process ages come from this machine: with --host they would be another host's
+// guesses, so ids stay numbers and ages are not shown.
+std::string user_name(const Context& ctx, uint32_t uid) {
+    if (ctx.remote()) return {};
     passwd pw{}, *found = nullptr;
     std::vector<char> buf(16384);
     if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found) return found->pw_name;
     return {};
 }
 
-std::string group_name(uint32_t gid) {
+std::string group_name(const Context& ctx, uint32_t gid) {
+    if (ctx.remote()) return {};
     group gr{}, *found = nullptr;
     std::vector<char> buf(16384);
     if (::getgrgid_r(gid, &gr, buf.data(), buf.size(), &found) == 0 && found) return found->gr_name;
@@ -112,20 +117,27 @@ int verb_classes(Context& ctx) {
                       {"allow_any_group", c.allow_any_group},
                       {"working_directory", c.working_directory},
                       {"umask", c.umask ? json(*c.umask) : json(nullptr)},
-                      {"source", c.source}};
+                      {"source", c.source},
+                      {"containment", c.containment}};
             out.push_back(std::move(j));
         }
+        append_broken_classes(ctx, out);
         std::cout << out.dump(2) << '\n';
         return exit_ok;
     }
-    Table table({"CLASS", "INTERFACE", "RUN AS", "SPAWNED BY"});
-    for (auto& c : classes)
+    Table table({"CLASS", "INTERFACE", "RUN AS", "SPAWNED BY", "CONTAINED BY"});
+    for (auto& c : classes) {
+        std::vector<std::string> contained;
+        for (auto& [key, value] : c.containment) contained.push_back(key + "=" + value);
         table.add({c.name, c.interface, c.allowed_users.empty() ? "-" : join(c.allowed_users),
-                   c.allowed_callers.empty() ? "root" : join(c.allowed_callers)});
+                   c.allowed_callers.empty() ? "root" : join(c.allowed_callers),
+                   contained.empty() ? "-" : join(contained)});
+    }
     table.print(std::cout, ctx.stdout_is_tty());
     if (ctx.stdout_is_tty())
         std::cout << "\n" << classes.size() << " classes. Anyone may spawn a class as themselves (as root only "
                   << "where RUN AS names root);\nSPAWNED BY may spawn it as the users in RUN AS.\n";
+    print_broken_classes(ctx, std::cout);
     return exit_ok;
 }
 
@@ -134,7 +146,8 @@ int verb_list(Context& ctx) {
     json out = json::array();
     Table table({"ID", "CLASS", "STATE", "UID", "PID", "OWNER", "AGE"});
     for (auto& i : instances) {
-        const int64_t age = (i.state == "running" || i.state == "stopping") ? process_age_usec(i.pid, i.uid) : -1;
+        const bool live = i.state == "running" || i.state == "stopping";
+        const int64_t age = live && !ctx.remote() ? process_age_usec(i.pid, i.uid) : -1;
         if (ctx.json()) {
             out.push_back({{"id", std::stoull(id_of(i.path).empty() ? "0" : id_of(i.path))},
                            {"path", i.path},
@@ -145,7 +158,7 @@ int verb_list(Context& ctx) {
                            {"owner", i.owner},
                            {"age_usec", age >= 0 ? json(age) : json(nullptr)}});
         } else {
-            const std::string user = user_name(i.uid);
+            const std::string user = user_name(ctx, i.uid);
             table.add({id_of(i.path), i.class_name, i.state, user.empty() ? std::to_string(i.uid) : user,
                        i.pid ? std::to_string(i.pid) : "-", i.owner, age >= 0 ? format_age(age) : "-"});
         }
@@ -158,6 +171,33 @@ int verb_list(Context& ctx) {
     if (ctx.stdout_is_tty()) std::cout << "\n" << instances.size() << " instances listed.\n";
     return exit_ok;
 }
+
+namespace {
+
+// What an instance uses (systemctl status's lines), as offshootd reads it from its cgroup.
+void add_usage_lines(std::vector<std::pair<std::string, std::string>>& lines, const json& p) {
+    constexpr uint64_t unknown = std::numeric_limits<uint64_t>::max();
+    auto usage = [&](const char* key) { return p.contains(key) && p[key].is_number_unsigned() ? p[key].get<uint64_t>() : unknown; };
+    auto text = [&](const char* key) { return p.contains(key) && p[key].is_string() ? p[key].get<std::string>() : std::string(); };
+    if (const uint64_t mem = usage("MemoryCurrent"); mem != unknown) {
+        const uint64_t peak = usage("MemoryPeak");
+        lines.emplace_back("Memory", human_bytes(mem) + (peak != unknown ? " (peak " + human_bytes(peak) + ")" : ""));
+    }
+    if (const uint64_t tasks = usage("TasksCurrent"); tasks != unknown) lines.emplace_back("Tasks", std::to_string(tasks));
+    if (const uint64_t cpu = usage("CPUUsageNSec"); cpu != unknown) lines.emplace_back("CPU", human_cpu(cpu));
+    if (!text("ControlGroup").empty())
+        lines.emplace_back("CGroup", text("ControlGroup") + (text("Unit").empty() ? "" : " (" + text("Unit") + ")"));
+}
+
+// What contains it: the kernel's view of the worker, then offshootd's limits and view.
+void add_containment_lines(std::vector<std::pair<std::string, std::string>>& lines, const ContainmentView& c,
+                           const std::string& pid) {
+    lines.emplace_back("Containment", c.unreadable.empty() ? "what the kernel enforces on pid " + pid + " now"
+                                                           : "of the process: " + c.unreadable);
+    for (const auto& line : c.lines) lines.push_back(line);
+}
+
+}  // namespace
 
 int verb_status(Context& ctx, const std::string& id) {
     const std::string path = instance_path(id);
@@ -173,13 +213,16 @@ int verb_status(Context& ctx, const std::string& id) {
     for (auto& c : ctx.supervisor().classes())
         if (c.name == str("Class")) interface = c.interface;
     const std::string state = str("State");
-    const int64_t age = (state == "running" || state == "stopping")
+    const int64_t age = (state == "running" || state == "stopping") && !ctx.remote()
                             ? process_age_usec(static_cast<uint32_t>(num("MainPID")), static_cast<uint32_t>(num("Uid")))
                             : -1;
 
+    const ContainmentView contained = read_containment(
+        state == "running" || state == "stopping" ? static_cast<uint32_t>(num("MainPID")) : 0,
+        static_cast<uint32_t>(num("Uid")), p, !ctx.remote());
     if (ctx.json()) {
         json out = {{"path", path}, {"interface", interface}, {"age_usec", age >= 0 ? json(age) : json(nullptr)},
-                    {"properties", p}};
+                    {"properties", p}, {"containment", contained.facts}};
         std::cout << out.dump(2) << '\n';
         return exit_ok;
     }
@@ -199,19 +242,33 @@ int verb_status(Context& ctx, const std::string& id) {
     lines.emplace_back("Main PID", num("MainPID") ? str("MainPID") : "-");
     const auto uid = static_cast<uint32_t>(num("Uid"));
     const auto gid = static_cast<uint32_t>(num("Gid"));
-    lines.emplace_back("User", named(uid, user_name(uid)));
-    lines.emplace_back("Group", named(gid, group_name(gid)));
+    lines.emplace_back("User", named(uid, user_name(ctx, uid)));
+    lines.emplace_back("Group", named(gid, group_name(ctx, gid)));
     lines.emplace_back("Groups", str("Groups").empty() ? "-" : str("Groups"));
     lines.emplace_back("Directory", str("WorkingDirectory"));
     const auto owner_uid = static_cast<uint32_t>(num("OwnerUid"));
-    const std::string owner_name = user_name(owner_uid);
+    const std::string owner_name = user_name(ctx, owner_uid);
     lines.emplace_back("Owner", str("Owner") + " (" + (owner_name.empty() ? "" : owner_name + ", ") + "uid " +
                                     std::to_string(owner_uid) + ")");
     lines.emplace_back("Address", str("Address").empty() ? "-" : str("Address"));
+    if (p.contains("Restart")) {
+        const std::string policy = str("Restart");
+        const uint64_t n = num("NRestarts");
+        lines.emplace_back("Restart", policy == "no" ? policy
+                                                      : policy + " (" + std::to_string(n) + (n == 1 ? " restart)" : " restarts)"));
+    }
+    add_usage_lines(lines, p);
+    add_containment_lines(lines, contained, str("MainPID"));
     // Properties offshootd may add later are shown too, by their D-Bus names.
     static const std::set<std::string> shown = {"Id", "Class", "State", "Result", "ExitCode", "ExitSignal",
                                                 "MainPID", "Uid", "Gid", "Groups", "WorkingDirectory",
-                                                "Owner", "OwnerUid", "Address"};
+                                                "Owner", "OwnerUid", "Address", "Restart", "NRestarts",
+                                                // summed up above (all of them in --json)
+                                                "MemoryCurrent", "MemoryPeak", "TasksCurrent", "CPUUsageNSec",
+                                                "ControlGroup", "Unit", "MemoryMax", "MemoryHigh", "MemorySwapMax",
+                                                "TasksMax", "CPUQuotaPerSecUSec", "CPUWeight", "IOWeight",
+                                                "PrivateTmp", "PrivateDevices", "PrivateNetwork", "ProtectSystem",
+                                                "ProtectHome", "ReadWritePaths", "ReadOnlyPaths", "InaccessiblePaths"};
     for (auto& [name, value] : p.items())
         if (!shown.count(name)) lines.emplace_back(name, to_text(value));
 
@@ -251,6 +308,7 @@ int verb_spawn(Context& ctx, const SpawnArgs& args) {
     if (!args.environment.empty()) options.environment = args.environment;
     if (!args.arguments.empty()) options.arguments = args.arguments;
     if (args.no_start) options.start = false;
+    options.restart = args.restart;
     // Without --wait the instance outlives this command (systemd-run's behaviour); with it,
     // it is tied to this process's bus connection, so it ends with us whatever happens.
     options.tie_to_caller = args.wait;
@@ -290,13 +348,16 @@ int verb_spawn(Context& ctx, const SpawnArgs& args) {
         break;
     }
     const offshoot::ExitStatus status = instance.wait();  // at once: the process is gone
+    const json value = ctx.json() ? return_value_json(ctx, path) : json(nullptr);
+    if (!ctx.json()) print_return_value(ctx, path);
+    // The handle goes with the command: its id names nothing afterwards (UnknownObject).
     instance.release();
     if (ctx.json())
         std::cout << json{{"path", path}, {"id", std::stoull(id_of(path))}, {"address", address},
-                          {"result", status.result}, {"code", status.code}}.dump(2)
+                          {"result", status.result}, {"code", status.code}, {"return_value", value}}.dump(2)
                   << '\n';
     else
-        std::cout << "Finished: " << describe_exit(status) << '\n';
+        std::cout << "Finished: " << describe_exit(status) << " (handle " << path << " released)\n";
     return exit_code_of(status);
 }
 
@@ -328,14 +389,41 @@ int verb_kill(Context& ctx, const std::string& id, const std::string& signal) {
 int verb_wait(Context& ctx, const std::string& id) {
     Borrowed instance(ctx.supervisor(), instance_path(id));
     const offshoot::ExitStatus status = instance->wait();
-    if (ctx.json()) std::cout << json{{"result", status.result}, {"code", status.code}}.dump(2) << '\n';
-    else std::cout << describe_exit(status) << '\n';
+    if (ctx.json()) {
+        std::cout << json{{"result", status.result}, {"code", status.code},
+                          {"return_value", return_value_json(ctx, instance->path())}}.dump(2)
+                  << '\n';
+    } else {
+        std::cout << describe_exit(status) << '\n';
+        print_return_value(ctx, instance->path());
+    }
     return exit_code_of(status);
 }
 
 int verb_release(Context& ctx, const std::string& id) {
     Borrowed instance(ctx.supervisor(), instance_path(id));
     instance->release();
+    return exit_ok;
+}
+
+int verb_release_finished(Context& ctx) {
+    const uint32_t me = ::geteuid();
+    std::vector<std::string> released;
+    for (auto& i : ctx.supervisor().instances()) {
+        if (i.state != "exited" && i.state != "failed") continue;
+        // Others' handles are theirs to release (offshootd would refuse): root releases all.
+        if (me != 0 && instance_properties(ctx, i.path).at("OwnerUid").get<uint32_t>() != me) continue;
+        try {
+            ctx.proxy(i.path)->callMethod("Release").onInterface(names::instance_interface).storeResultsTo();
+            released.push_back(i.path);
+        } catch (const sdbus::Error& e) {
+            // Gone meanwhile (its owner left, someone else released it): nothing to do.
+            if (e.getName() != "org.freedesktop.DBus.Error.UnknownObject") throw;
+        }
+    }
+    if (ctx.json()) std::cout << json{{"released", released}}.dump(2) << '\n';
+    else
+        for (auto& path : released) std::cout << "Released " << path << '\n';
     return exit_ok;
 }
 

@@ -7,8 +7,10 @@
 //     // end of scope: the private connection closes, then the instance is stopped
 //
 // Threads: a Supervisor runs its bus connection's event loop on a thread of its own (it
-// delivers the Exited signals behind Instance::on_exit); every Connected<P> runs one for its
-// private connection (unless made with offshoot::calls_only). Calls may be made from any thread.
+// delivers the Exited signals behind Instance::on_exit); every Connected<P> has one for its
+// private connection's signals and async replies, while synchronous calls run on the caller's
+// thread (client/connected.hpp: calls_only has no thread, with_callbacks the classic loop).
+// Calls may be made from any thread.
 #pragma once
 
 #include <chrono>
@@ -22,6 +24,8 @@
 #include "offshoot/client/connected.hpp"
 #include "offshoot/client/names.hpp"
 #include "offshoot/client/options.hpp"
+#include "offshoot/client/remote.hpp"
+#include "offshoot/sealed_memfd.hpp"  // big payloads as a sealed memfd ('h')
 
 namespace offshoot {
 
@@ -58,11 +62,13 @@ public:
     uint32_t gid() const;
     std::vector<uint32_t> groups() const;
     std::string cwd() const;
-    std::string state() const;   // created, running, stopping, exited, failed
+    std::string state() const;   // created, running, stopping, exited, failed, restarting
     std::string result() const;  // empty while running (see ExitStatus)
     int exit_code() const;
     int exit_signal() const;
     std::string owner() const;
+    uint32_t n_restarts() const;         // NRestarts: automatic restarts since Spawn/Start
+    std::string restart_policy() const;  // Restart: the policy in effect ("no", "on-failure", …)
 
     // Starts a created or finished instance: a fresh process (new pid and address).
     void start();
@@ -83,6 +89,13 @@ public:
     // Supervisor's event-loop thread, or at once on this thread if it has already ended.
     // Keep the callback short; don't destroy this Instance from inside it.
     void on_exit(std::function<void(const ExitStatus&)> callback);
+    // Calls `callback` each time the restart policy has restarted the instance and the new
+    // worker is ready (the Restarted signal), on the Supervisor's event-loop thread. A proxy
+    // on the old worker fails its calls from then on: its connection is closed. It is not
+    // reconnected behind your back — a generated proxy is bound to its connection for life
+    // (sdbus-c++ 1.2 cannot move one) and your proxy class may hold state of its own — so make
+    // a new one: proxy<P>() again, or Bridge::reconnect() (docs/lifecycle.md, "Restart").
+    void on_restart(std::function<void(const RestartInfo&)> callback);
 
     // A generated proxy P on the instance's object, over a new private connection to its
     // address, with signals delivered (see client/connected.hpp for the shape of P).
@@ -92,10 +105,16 @@ public:
         return Connected<P>(open_private_connection(), names::object_name, names::object_path,
                             std::forward<Extra>(extra)...);
     }
-    // The same without an event-loop thread: faster synchronous calls, no signals (calls_only_t).
+    // The same without a thread: no signals, no async replies (calls_only_t).
     template <class P, class... Extra>
     Connected<P> proxy(calls_only_t, Extra&&... extra) const {
         return Connected<P>(calls_only, open_private_connection(), names::object_name,
+                            names::object_path, std::forward<Extra>(extra)...);
+    }
+    // The same with sdbus-c++'s classic loop, for objects the caller exports (with_callbacks_t).
+    template <class P, class... Extra>
+    Connected<P> proxy(with_callbacks_t, Extra&&... extra) const {
+        return Connected<P>(with_callbacks, open_private_connection(), names::object_name,
                             names::object_path, std::forward<Extra>(extra)...);
     }
 
@@ -115,6 +134,10 @@ public:
     static Supervisor system();
     static Supervisor session();
     static Supervisor at(const std::string& address);  // e.g. a private dbus-daemon
+    // offshootd on another host's system bus, over ssh (what `busctl -H` does): host is
+    // [user@]host[:port]. Instances spawned through it get proxies tunnelled through ssh too;
+    // the login user is the caller offshootd sees (client/remote.hpp).
+    static Supervisor remote(const std::string& host);
     // Adopts a bus connection whose event loop is not running yet (this runs it).
     explicit Supervisor(std::unique_ptr<sdbus::IConnection> connection);
 
@@ -130,6 +153,8 @@ public:
     uint32_t instance_count() const;
 
     sdbus::IConnection& connection() const;
+    // The ssh destination of remote(), "" for a local bus.
+    const std::string& host() const;
 
 private:
     std::shared_ptr<detail::SupervisorLink> link_;
@@ -153,11 +178,28 @@ public:
     ~Bridge() { connected_.reset(); }
 
     P& operator*() const noexcept { return *connected_; }
-    P* operator->() const noexcept { return connected_.operator->(); }
+    CallScope<P> operator->() const { return connected_.operator->(); }  // see Connected
     P& proxy() const noexcept { return *connected_; }
+    // Connected's per-call timeout and call() (docs/timeouts.md).
+    CallScope<P> with_timeout(std::chrono::microseconds timeout) const {
+        return connected_.with_timeout(timeout);
+    }
+    template <class... Args>
+    decltype(auto) call(Args&&... args) const {
+        return connected_.call(std::forward<Args>(args)...);
+    }
     Instance& instance() noexcept { return instance_; }
     const Instance& instance() const noexcept { return instance_; }
     Connected<P>& connected() noexcept { return connected_; }
+    // A new private connection and proxy, for an instance its restart policy restarted (the
+    // old proxy's connection is closed; Instance::on_restart says when). Give the arguments
+    // make_bridge got after the options (calls_only, with_callbacks, P's own); the old proxy
+    // and its thread go first. Not while another thread calls through this Bridge.
+    template <class... Extra>
+    void reconnect(Extra&&... extra) {
+        connected_.reset();
+        connected_ = instance_.proxy<P>(std::forward<Extra>(extra)...);
+    }
 
 private:
     Instance instance_;

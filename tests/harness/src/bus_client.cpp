@@ -8,11 +8,6 @@ namespace offshoot::test {
 
 namespace {
 
-struct ErrorGuard {
-    sd_bus_error e = SD_BUS_ERROR_NULL;
-    ~ErrorGuard() { sd_bus_error_free(&e); }
-};
-
 [[noreturn]] void throw_sd(int r, const std::string& what) {
     throw std::system_error(-r, std::generic_category(), what);
 }
@@ -42,11 +37,6 @@ BusClient::BusClient(const std::string& address, std::chrono::microseconds metho
     if ((r = sd_bus_get_unique_name(raw, &unique)) < 0) throw_sd(r, "Hello on " + address);
 }
 
-BusClient::~BusClient() {
-    if (matches_)
-        for (auto& m : *matches_) sd_bus_slot_unref(m.slot);
-}
-
 Reply BusClient::call(const char* destination, const char* path, const char* interface,
                       const char* member, const Append& append) {
     Reply reply;
@@ -55,12 +45,12 @@ Reply BusClient::call(const char* destination, const char* path, const char* int
     if (r < 0) throw_sd(r, std::string("new method call ") + member);
     MessagePtr call_msg(m);
     if (append && (r = append(m)) < 0) throw_sd(r, std::string("appending arguments to ") + member);
-    ErrorGuard error;
+    BusError error;
     sd_bus_message* answer = nullptr;
-    r = sd_bus_call(bus_.get(), m, 0, &error.e, &answer);
+    r = sd_bus_call(bus_.get(), m, 0, &error, &answer);
     if (r < 0) {
-        reply.error_name = error.e.name ? error.e.name : "";
-        reply.error_message = error.e.message ? error.e.message : "";
+        reply.error_name = error.name();
+        reply.error_message = error.message();
         if (reply.error_name.empty()) {
             reply.error_name = "(local errno)";
             reply.error_message = std::system_category().message(-r);
@@ -123,6 +113,15 @@ int64_t BusClient::get_i64_property(const char* destination, const char* path,
     return v;
 }
 
+uint64_t BusClient::get_u64_property(const char* destination, const char* path, const char* interface,
+                                     const char* name) {
+    auto m = get_property(*this, destination, path, interface, name, "t");
+    uint64_t v = 0;
+    int r = sd_bus_message_read(m.get(), "t", &v);
+    if (r < 0) throw_sd(r, std::string("reading property ") + name);
+    return v;
+}
+
 std::string BusClient::introspect(const char* destination, const char* path) {
     auto m = call_checked(destination, path, "org.freedesktop.DBus.Introspectable", "Introspect");
     const char* xml = nullptr;
@@ -139,7 +138,9 @@ void BusClient::match_signal(const char* sender, const char* path, const char* i
         static_cast<Match*>(userdata)->handler(msg);
         return 0;
     };
-    int r = sd_bus_match_signal(bus_.get(), &m.slot, sender, path, interface, member, trampoline, &m);
+    sd_bus_slot* slot = nullptr;
+    int r = sd_bus_match_signal(bus_.get(), &slot, sender, path, interface, member, trampoline, &m);
+    m.slot.reset(slot);
     if (r < 0) {
         matches_->pop_back();
         throw_sd(r, std::string("AddMatch for ") + (member ? member : "*"));

@@ -323,4 +323,30 @@ RunResult run(const std::vector<std::string>& argv, Clock::duration timeout) {
     return result;
 }
 
+std::string read_until(int fd, const std::string& text, const Deadline& deadline) {
+    return read_until_all(fd, {text}, deadline);
+}
+
+std::string read_until_all(int fd, const std::vector<std::string>& texts, const Deadline& deadline) {
+    auto all_there = [&](const std::string& out) {
+        size_t at = 0;
+        for (const auto& t : texts) {
+            at = out.find(t, at);
+            if (at == std::string::npos) return false;
+            at += t.size();
+        }
+        return true;
+    };
+    std::string out;
+    while (!all_there(out) && !deadline.expired()) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, deadline.poll_timeout_ms()) <= 0) continue;
+        char buf[512];
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
 }  // namespace offshoot::test

@@ -7,15 +7,12 @@
 #include <string>
 #include <vector>
 
+#include <offshoot/names.hpp>  // StopMode
+
 #include <sdbus-c++/Types.h>
 
 namespace offshoot {
 
-// How Stop ends an instance (DESIGN.md, "stop-mode").
-enum class StopMode {
-    terminate,  // SIGTERM: the class's stop() hook runs, the process exits (the default)
-    wait,       // let run()/the loop finish by itself
-};
 
 // SpawnWithOptions' a{sv}. Only the fields that are set are sent, except tie_to_caller, which is
 // always sent: the client library's default (true) differs from the bus default (false).
@@ -32,11 +29,14 @@ struct SpawnOptions {
     std::optional<bool> start;                       // false: create the handle, start() later
     std::optional<StopMode> stop_mode;
     std::optional<uint64_t> stop_timeout_usec;       // then SIGKILL
+    // The restart policy for this instance, within the class's Restart= (docs/lifecycle.md,
+    // "Restart"): "no", "on-success", "on-failure", "on-abnormal", "on-abort" or "always".
+    std::optional<std::string> restart;
     // Stop the instance when this client's bus connection goes away, however it goes away.
     bool tie_to_caller = true;
 };
 
-// The a{sv} sent to SpawnWithOptions: keys and D-Bus types exactly as DESIGN.md lists them
+// The a{sv} sent to SpawnWithOptions: keys and D-Bus types exactly as org.offshoot1.Supervisor.xml documents them
 // (uid u, gid u, groups au, cwd s, environment as, umask u, arguments as, start b,
 // stop-mode s, stop-timeout-usec t, tie-to-caller b).
 std::map<std::string, sdbus::Variant> to_dbus(const SpawnOptions& options);
@@ -53,6 +53,13 @@ struct ExitStatus {
 
     [[nodiscard]] bool success() const noexcept { return result == "success"; }
     friend bool operator==(const ExitStatus&, const ExitStatus&) = default;
+};
+
+// An automatic restart (the Restarted signal): what ended the last worker, and the count of
+// restarts now. The restarted worker is ready at the same address.
+struct RestartInfo {
+    ExitStatus cause;
+    uint32_t n_restarts = 0;
 };
 
 // Rows of ListClasses and ListInstances.

@@ -17,8 +17,10 @@
 
 #include <concepts>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace offshoot::log {
 
@@ -46,6 +48,11 @@ inline constexpr const char* deny = "ab5457fd91554362ba27187ab7b29e96";
 inline constexpr const char* spawn_failed = "e645b4fb7b404d0eb54cfeb75b679c4d";
 // offshootd asked an instance to stop (Stop, Release, the owner leaving, or shutdown).
 inline constexpr const char* stop = "6129d2aac97648fa937ed642dfda2734";
+// A class configuration file gives no usable class (OFFSHOOT_CLASS_CONFIG=, OFFSHOOT_CLASS_PROBLEM=).
+inline constexpr const char* class_broken = "d049a6de434f4b829d105dc8dc2f13b1";
+// An instance is restarted by its policy, or no longer (Restart=; OFFSHOOT_RESULT= is why:
+// the end that caused the restart, or start-limit-hit).
+inline constexpr const char* restart = "9799115eceed40dd8aaa6ce877a22565";
 }  // namespace message_id
 
 // One journal field, e.g. {"OFFSHOOT_INSTANCE", id}. Names follow journald's rules
@@ -60,10 +67,19 @@ struct Field {
     Field(std::string_view n, T v) : name(n), value(std::to_string(v)) {}
 };
 using Fields = std::initializer_list<Field>;
+// Fields built up in code (a common set plus extras, e.g. Instance::fields()).
+using FieldList = std::vector<Field>;
+
+// A caller's string may hold control characters; written raw, a "\n" would start a line
+// that looks like one of ours. So every message is escaped before it is written, on stderr
+// and in the journal's MESSAGE= alike: control characters (and DEL) become \n, \r, \t or
+// \xNN, a backslash becomes \\ (so an escape can't be forged either). Structured fields
+// (OFFSHOOT_*) go to the journal unchanged: journald stores them length-delimited.
+std::string escape(std::string_view text);
 
 void write(Level level, std::string_view message) noexcept;
 // An entry with MESSAGE_ID= (may be null) and extra fields. On stderr only the message shows.
-void write_event(Level level, const char* message_id, Fields fields, std::string_view message) noexcept;
+void write_event(Level level, const char* message_id, std::span<const Field> fields, std::string_view message) noexcept;
 
 // A journal stream for a child's stdout/stderr (sd_journal_stream_fd): lines it writes become
 // entries with SYSLOG_IDENTIFIER=`identifier` at `priority`, or at the "<N>" level a line
@@ -91,6 +107,11 @@ void debug(fmt::format_string<A...> f, A&&... args) { at(Level::debug, f, std::f
 //              "instance {} ({}) ready", id, "Counter");
 template <class... A>
 void event(Level l, const char* message_id, Fields fields, fmt::format_string<A...> f, A&&... args) {
+    if (enabled(l))
+        write_event(l, message_id, std::span<const Field>(fields.begin(), fields.size()), fmt::format(f, std::forward<A>(args)...));
+}
+template <class... A>
+void event(Level l, const char* message_id, const FieldList& fields, fmt::format_string<A...> f, A&&... args) {
     if (enabled(l)) write_event(l, message_id, fields, fmt::format(f, std::forward<A>(args)...));
 }
 

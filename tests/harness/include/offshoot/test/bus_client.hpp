@@ -2,7 +2,14 @@
 // as a bus client (Hello included; works against dbus-daemon and against an instance's private
 // socket), calls methods keeping the exact error name, reads properties, and waits for signals
 // with a deadline. Raw sd-bus rather than a proxy so the tests see what goes over the wire.
+//
+// sd-bus objects are held in the product's own RAII types (offshoot/common/sd_ptr.hpp:
+// offshoot::BusPtr, MessagePtr, SlotPtr, BusError), which code in offshoot::test names
+// unqualified.
 #pragma once
+
+#include <offshoot/common/sd_ptr.hpp>
+#include <offshoot/names.hpp>
 
 #include <systemd/sd-bus.h>
 
@@ -17,22 +24,13 @@
 
 namespace offshoot::test {
 
-inline constexpr const char* kBusName = "org.offshoot1";
-inline constexpr const char* kSupervisorPath = "/org/offshoot1";
-inline constexpr const char* kSupervisorInterface = "org.offshoot1.Supervisor";
-inline constexpr const char* kInstanceInterface = "org.offshoot1.Instance";
-inline constexpr const char* kObjectName = "org.offshoot1.Object";
-inline constexpr const char* kObjectPath = "/org/offshoot1/object";
+inline constexpr const char* kBusName = names::bus_name;
+inline constexpr const char* kSupervisorPath = names::supervisor_path;
+inline constexpr const char* kSupervisorInterface = names::supervisor_interface;
+inline constexpr const char* kInstanceInterface = names::instance_interface;
+inline constexpr const char* kObjectName = names::object_name;
+inline constexpr const char* kObjectPath = names::object_path;
 inline constexpr const char* kErrorPrefix = "org.offshoot1.Error.";
-
-struct BusUnref {
-    void operator()(sd_bus* b) const noexcept { sd_bus_flush_close_unref(b); }
-};
-struct MessageUnref {
-    void operator()(sd_bus_message* m) const noexcept { sd_bus_message_unref(m); }
-};
-using BusPtr = std::unique_ptr<sd_bus, BusUnref>;
-using MessagePtr = std::unique_ptr<sd_bus_message, MessageUnref>;
 
 // A method call answered with an error (or failing locally: then the name is the errno's
 // D-Bus mapping, e.g. org.freedesktop.DBus.Error.NoReply for a timeout).
@@ -64,7 +62,6 @@ public:
                        std::chrono::microseconds method_timeout = std::chrono::seconds(20));
     BusClient(BusClient&&) noexcept = default;
     BusClient& operator=(BusClient&&) noexcept = default;
-    ~BusClient();
 
     sd_bus* get() const noexcept { return bus_.get(); }
 
@@ -82,6 +79,8 @@ public:
                               const char* name);
     int64_t get_i64_property(const char* destination, const char* path, const char* interface,
                              const char* name);
+    uint64_t get_u64_property(const char* destination, const char* path, const char* interface,
+                              const char* name);
 
     // org.freedesktop.DBus.Introspectable.Introspect.
     std::string introspect(const char* destination, const char* path);
@@ -97,9 +96,12 @@ public:
 private:
     struct Match {
         Handler handler;
-        sd_bus_slot* slot = nullptr;
+        SlotPtr slot;  // the match is removed with it
     };
     BusPtr bus_;
+    // Declared after bus_, so the matches go before the connection does. In a list behind a
+    // pointer, so that each Match — the userdata of its slot — stays where it is when the
+    // client moves.
     std::unique_ptr<std::list<Match>> matches_ = std::make_unique<std::list<Match>>();
 };
 

@@ -78,6 +78,12 @@ private:
     std::optional<ExitStatus> status_;
 };
 
+// Reads `fd` (a child's stdout or stderr pipe) until `text` has appeared, the pipe ends or the
+// deadline passes; returns what was read.
+std::string read_until(int fd, const std::string& text, const Deadline& deadline);
+// The same for texts that must appear in this order (each after the one before).
+std::string read_until_all(int fd, const std::vector<std::string>& texts, const Deadline& deadline);
+
 struct RunResult {
     ExitStatus status;
     std::string out;

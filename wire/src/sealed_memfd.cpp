@@ -1,0 +1,116 @@
+// sealed_memfd.cpp — SealedMemfd (offshoot/sealed_memfd.hpp), compiled into both the SDK and
+// liboffshoot-client.
+#include "offshoot/sealed_memfd.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include <sdbus-c++/Error.h>
+
+#include "offshoot/names.hpp"
+
+namespace offshoot {
+
+static_assert(SealedMemfd::required_seals == (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW));
+
+namespace {
+
+[[noreturn]] void invalid(const std::string& what) {
+    throw sdbus::Error(errors::invalid_argument, "payload descriptor: " + what);
+}
+
+[[noreturn]] void system_failure(const char* what, int err) {
+    throw sdbus::Error(errors::failed, std::string(what) + ": " + std::strerror(err));
+}
+
+// mmap refuses a length of 0; an empty payload has no mapping and no bytes.
+const uint8_t* map_read_only(int fd, size_t size) {
+    if (size == 0) return nullptr;
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) system_failure("mmap of a sealed memfd", errno);
+    return static_cast<const uint8_t*>(p);
+}
+
+}  // namespace
+
+SealedMemfd::SealedMemfd(sdbus::UnixFd fd, const uint8_t* data, size_t size) noexcept
+    : fd_(std::move(fd)), data_(data), size_(size) {}
+
+SealedMemfd::SealedMemfd(SealedMemfd&& other) noexcept
+    : fd_(std::move(other.fd_)),
+      data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)) {}
+
+SealedMemfd& SealedMemfd::operator=(SealedMemfd&& other) noexcept {
+    if (this != &other) {
+        unmap();
+        fd_ = std::move(other.fd_);
+        data_ = std::exchange(other.data_, nullptr);
+        size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
+}
+
+SealedMemfd::~SealedMemfd() { unmap(); }
+
+void SealedMemfd::unmap() noexcept {
+    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+    data_ = nullptr;
+    size_ = 0;
+}
+
+SealedMemfd SealedMemfd::create(size_t size, const std::function<void(std::span<uint8_t>)>& fill,
+                                const char* name) {
+    sdbus::UnixFd fd(::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING), sdbus::adopt_fd);
+    if (!fd.isValid()) system_failure("memfd_create", errno);
+    if (::ftruncate(fd.get(), static_cast<off_t>(size)) < 0) system_failure("ftruncate of a memfd", errno);
+    if (size > 0) {
+        void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+        if (p == MAP_FAILED) system_failure("mmap of a new memfd", errno);
+        try {
+            fill(std::span<uint8_t>(static_cast<uint8_t*>(p), size));
+        } catch (...) {
+            ::munmap(p, size);
+            throw;
+        }
+        // F_SEAL_WRITE is refused while a writable mapping exists: unmap first.
+        ::munmap(p, size);
+    }
+    if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+        system_failure("sealing a memfd", errno);
+    const uint8_t* data = map_read_only(fd.get(), size);
+    return SealedMemfd(std::move(fd), data, size);
+}
+
+SealedMemfd SealedMemfd::copy_of(std::span<const uint8_t> data, const char* name) {
+    return create(data.size(), [&](std::span<uint8_t> out) {
+        if (!data.empty()) std::memcpy(out.data(), data.data(), data.size());
+    }, name);
+}
+
+SealedMemfd SealedMemfd::adopt(sdbus::UnixFd fd, size_t max_size) {
+    if (!fd.isValid()) invalid("no descriptor");
+    struct stat st {};
+    if (::fstat(fd.get(), &st) < 0) system_failure("fstat of a payload descriptor", errno);
+    if (!S_ISREG(st.st_mode)) invalid("not a memfd (not a regular file)");
+    const int seals = ::fcntl(fd.get(), F_GET_SEALS);
+    if (seals < 0) invalid("not a memfd (the kernel knows no seals on it: " + std::string(std::strerror(errno)) + ")");
+    if ((static_cast<unsigned>(seals) & required_seals) != required_seals)
+        invalid("the memfd is not sealed against writing, shrinking and growing "
+                "(F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW); seal it before sending");
+    if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > max_size)
+        invalid(std::to_string(st.st_size) + " bytes, more than the " + std::to_string(max_size) +
+                " this receiver takes");
+    const auto size = static_cast<size_t>(st.st_size);
+    const uint8_t* data = map_read_only(fd.get(), size);
+    return SealedMemfd(std::move(fd), data, size);
+}
+
+}  // namespace offshoot
