@@ -25,7 +25,10 @@ out=$(busctl -H "$host" call org.offshoot1 "$path" org.offshoot1.Instance Releas
 ok "busctl -H released $path"
 
 # offshootctl --host: the lifecycle.
-"${ctl[@]}" classes | grep -q '^Walker ' || fail "classes: no Walker"
+# Each output is taken whole before grep looks at it: under pipefail, a `grep -q` that stops at
+# its first match can leave the writer with SIGPIPE and fail the check that just matched.
+out=$("${ctl[@]}" classes) || fail "classes failed: $out"
+grep -q '^Walker ' <<<"$out" || fail "classes: no Walker"
 out=$("${ctl[@]}" spawn Echo)
 [[ $out =~ Instance:\ /org/offshoot1/instance/([0-9]+) ]] || fail "spawn: $out"
 id=${BASH_REMATCH[1]}
@@ -35,8 +38,10 @@ out=$("${ctl[@]}" list)
 grep -Eq "^$id +Echo +running +$uid +[0-9]+ +:[0-9.]+ +- *\$" <<<"$out" || fail "list: $out"
 ok "list shows uid $uid as a number and no age"
 [[ $("${ctl[@]}" call "$id" Ping x 42) == "x 42" ]] || fail "call Ping through ssh"
-"${ctl[@]}" introspect "$id" | grep -q 'interface name="org.offshoot1.example.Echo"' || fail "introspect"
-"${ctl[@]}" status "$id" | grep -Eq "^ +User: $uid\$" || fail "status: no 'User: $uid'"
+out=$("${ctl[@]}" introspect "$id") || fail "introspect failed: $out"
+grep -q 'interface name="org.offshoot1.example.Echo"' <<<"$out" || fail "introspect: no Echo interface"
+out=$("${ctl[@]}" status "$id") || fail "status failed: $out"
+grep -Eq "^ +User: $uid\$" <<<"$out" || fail "status: no 'User: $uid'"
 ok "call, introspect and status through ssh"
 
 rc=0; out=$("${ctl[@]}" spawn Echo --uid nobody 2>&1) || rc=$?

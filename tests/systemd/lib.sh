@@ -1,16 +1,18 @@
 # lib.sh — shared helpers of the systemd tests (sourced, not run).
 #
-# Every test prints "ok: …" per check and fails at the first check that doesn't hold
-# (`fail`), with what it saw. Waits are on events or on a condition polled with a deadline.
+# Every test prints "ok [Ns]: …" per check, with the seconds since the script began (a check that
+# is slow on a loaded machine shows which one, when the test's timeout ends it), and fails at
+# the first check that doesn't hold (`fail`), with what it saw. Waits are on events or on a
+# condition polled with a deadline.
 
 set -euo pipefail
 
 fail() {
-  echo "FAIL: $*" >&2
+  echo "FAIL [${SECONDS}s]: $*" >&2
   exit 1
 }
 
-ok() { echo "ok: $*"; }
+ok() { echo "ok [${SECONDS}s]: $*"; }
 
 # now_ms — a monotonic clock in milliseconds.
 now_ms() {

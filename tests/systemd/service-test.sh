@@ -192,7 +192,10 @@ EOF
 # exit until the stop timeout's SIGKILL. So this drop-in takes ptrace off the deny list, and the
 # exposure check below rates the unit file as shipped, not the loaded unit with this drop-in.
 sanitizer_build=0
-if ldd "$prefix/bin/offshootd" | grep -q libasan; then
+# (The output is taken whole, not piped into `grep -q`: under pipefail a grep that stops at the
+# first match can leave ldd writing into a closed pipe, and the SIGPIPE made this test take an
+# ASan build for a plain one.)
+if [[ $(ldd "$prefix/bin/offshootd") == *libasan* ]]; then
   sanitizer_build=1
   cat >"$units/offshootd.service.d/test-sanitizer.conf" <<'EOF'
 [Service]
@@ -335,7 +338,7 @@ for kv in "Slice=offshoot.slice" "CollectMode=inactive-or-failed" "PartOf=offsho
           "TimeoutStopUSec=10s"; do
   [[ "$(show "$scope1" "${kv%%=*}")" == "${kv#*=}" ]] || fail "$scope1 has ${kv%%=*}=$(show "$scope1" "${kv%%=*}"), not ${kv#*=}"
 done
-show "$scope1" Before | grep -qw offshootd.service || fail "$scope1 is not Before=offshootd.service"
+grep -qw offshootd.service <<<"$(show "$scope1" Before)" || fail "$scope1 is not Before=offshootd.service"
 [[ "$(show "$scope1" Description)" == "offshoot instance ${inst1##*/} (Counter as uid 65534)" ]] || fail "$scope1: Description=$(show "$scope1" Description)"
 [[ "$(in_ns busctl --system get-property org.offshoot1 "$inst1" org.offshoot1.Instance Unit)" == "s \"$scope1\"" ]] ||
   fail "the handle's Unit is not $scope1"
