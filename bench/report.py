@@ -30,6 +30,8 @@ DEPTHS = [1, 16, 256]
 EXPECTED = {
     "baseline/raw_socketpair/8": ["p50_us", "p90_us"],
     "baseline/posix_spawn_true": ["p50_us", "p90_us"],
+    "baseline/posix_spawn_sdbus_exit": ["p50_us", "p90_us"],
+    "baseline/posix_spawn_worker_exit": ["p50_us", "p90_us"],
     "baseline/dbus_daemon_sdbus": ["p50_us", "p90_us"],
     "call/offshoot_proxy": ["p50_us", "p90_us"],
     "call/offshoot_proxy_calls_only": ["p50_us", "p90_us"],
@@ -181,6 +183,11 @@ def compute_ratios(name, m):
     ps = get(m, "baseline/posix_spawn_true", "p50_us")
     add("spawn_over_posix_spawn", "Spawn → first call (sd-bus) ÷ posix_spawn+waitpid /bin/true (p50)",
         ratio(get(m, "spawn/offshoot_sdbus", "p50_us"), ps), "<=", 4.0)
+    # The floor under the spawn: what exec and dynamic linking cost before any code of ours runs.
+    add("sdbus_exit_over_posix_spawn", "posix_spawn of a C++ program linked with libsystemd that exits at once "
+        "÷ posix_spawn /bin/true (p50)", ratio(get(m, "baseline/posix_spawn_sdbus_exit", "p50_us"), ps))
+    add("worker_exit_over_posix_spawn", "posix_spawn of offshoot-worker, exiting in main() ÷ posix_spawn "
+        "/bin/true (p50)", ratio(get(m, "baseline/posix_spawn_worker_exit", "p50_us"), ps))
     add("spawn_client_over_posix_spawn", "Spawn → first call (liboffshoot-client) ÷ posix_spawn (p50)",
         ratio(get(m, "spawn/offshoot_client", "p50_us"), ps))
     add("python_spawn_over_spawn", "Python BaseManager().start() + call ÷ offshoot Spawn → call (p50)",
@@ -312,6 +319,9 @@ def markdown(result):
         cols += [f"{n} p50", f"{n} p90", f"{n} ÷ posix_spawn"]
     head(cols)
     rows = [("posix_spawn + waitpid of /bin/true", "baseline/posix_spawn_true"),
+            ("… of a C++ program linked with libsystemd, exiting at once", "baseline/posix_spawn_sdbus_exit"),
+            ("… of offshoot-worker, exiting in main() (the floor of an exec'd worker)",
+             "baseline/posix_spawn_worker_exit"),
             ("offshoot Spawn → first Echo.Ping (sd-bus)", "spawn/offshoot_sdbus"),
             ("offshoot via liboffshoot-client: spawn + proxy + Ping", "spawn/offshoot_client"),
             ("SpawnWithOptions, no containment key (next four's baseline)", "spawn/contained/none"),

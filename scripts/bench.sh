@@ -65,9 +65,9 @@ python=/usr/bin/python3  # Debian's interpreter, not a shim in PATH
 if ((do_build)); then
   bash scripts/deps.sh
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
-  cmake --build "$build" -j2 --target offshootd offshoot-worker echo walker offshoot-bench offshoot-bench-sdbus-server
+  cmake --build "$build" -j2 --target offshootd offshoot-worker echo walker offshoot-bench offshoot-bench-sdbus-server offshoot-bench-sdbus-exit
 fi
-for f in bin/offshootd bin/offshoot-bench bin/offshoot-bench-sdbus-server libexec/offshoot/offshoot-worker; do
+for f in bin/offshootd bin/offshoot-bench bin/offshoot-bench-sdbus-server bin/offshoot-bench-sdbus-exit libexec/offshoot/offshoot-worker; do
   [[ -x "$build/$f" ]] || { echo "bench.sh: $build/$f is missing (build first, or drop --no-build)" >&2; exit 1; }
 done
 build="$(cd "$build" && pwd)"

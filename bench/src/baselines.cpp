@@ -2,6 +2,13 @@
 //   baseline/raw_socketpair            8-byte ping-pong between two processes (the machine's limit)
 //   baseline/raw_socketpair_copy/<B>   B bytes there and back over a socketpair
 //   baseline/posix_spawn_true          posix_spawn + waitpid of /bin/true
+//   baseline/posix_spawn_sdbus_exit    … of offshoot-bench-sdbus-exit, a C++ program linked with
+//                                      libsystemd that exits at once (helpers/sdbus_exit.cpp)
+//   baseline/posix_spawn_worker_exit   … of offshoot-worker without arguments: the real binary's
+//                                      exec and dynamic linking, then main() refuses its empty
+//                                      command line and exits 1 (its stderr goes to /dev/null)
+//                                      — the floor under spawn/offshoot_sdbus that an exec'd
+//                                      worker cannot get below
 //   baseline/dbus_daemon_sdbus         Echo.Ping with sd-bus, routed through the private
 //                                      dbus-daemon to offshoot-bench-sdbus-server (a plain
 //                                      D-Bus service owning a name there)
@@ -19,6 +26,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
+#include <utility>
 
 extern char** environ;
 
@@ -98,20 +107,28 @@ void raw_socketpair(benchmark::State& state) {
     s.report(state, size >= 64 ? static_cast<double>(size) : 0);
 }
 
-void posix_spawn_true(benchmark::State& state) {
-    char arg0[] = "/bin/true";
-    char* argv[] = {arg0, nullptr};
+// posix_spawn + waitpid of `exe` with no arguments, its stdout and stderr on /dev/null; its exit
+// status is not looked at (the worker's is 1: no command line).
+void posix_spawn_exit(benchmark::State& state, const std::string& exe) {
+    if (::access(exe.c_str(), X_OK) != 0) fail(exe + ": " + std::strerror(errno));
+    std::string arg0 = exe;
+    char* argv[] = {arg0.data(), nullptr};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
     Samples s(state.max_iterations);
     for (auto _ : state) {
         timed(s, [&] {
             pid_t pid;
-            int r = ::posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ);
-            if (r != 0) fail(std::string("posix_spawn /bin/true: ") + std::strerror(r));
+            int r = ::posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv, environ);
+            if (r != 0) fail("posix_spawn " + exe + ": " + std::strerror(r));
             int status;
             while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
             }
         });
     }
+    posix_spawn_file_actions_destroy(&fa);
     s.report(state);
 }
 
@@ -177,8 +194,14 @@ void register_baselines() {
         benchmark::RegisterBenchmark("baseline/raw_socketpair_copy", raw_socketpair)
             ->Arg(size)->Iterations(n)->Unit(benchmark::kMicrosecond)->UseRealTime();
     }
-    benchmark::RegisterBenchmark("baseline/posix_spawn_true", posix_spawn_true)
-        ->Iterations(c.spawns)->Unit(benchmark::kMicrosecond)->UseRealTime();
+    const std::pair<const char*, std::string> spawned[] = {
+        {"baseline/posix_spawn_true", "/bin/true"},
+        {"baseline/posix_spawn_sdbus_exit", c.helper_dir + "/offshoot-bench-sdbus-exit"},
+        {"baseline/posix_spawn_worker_exit", c.helper_dir + "/../libexec/offshoot/offshoot-worker"},
+    };
+    for (const auto& [name, exe] : spawned)
+        benchmark::RegisterBenchmark(name, posix_spawn_exit, exe)
+            ->Iterations(c.spawns)->Unit(benchmark::kMicrosecond)->UseRealTime();
     benchmark::RegisterBenchmark("baseline/dbus_daemon_sdbus", dbus_daemon_sdbus)
         ->Iterations(c.calls)->Unit(benchmark::kMicrosecond)->UseRealTime();
 }
