@@ -406,8 +406,12 @@ int Server::on_disconnected(sd_bus_message*, void* userdata, sd_bus_error*) {
     c->closed = true;
     self->leave_authentication(*c);
     // sd-bus has closed the socket already (process_closing); the authentication's io source
-    // must go now, before accept() can hand out the same number again (Connection::close).
+    // and the guard's stream must go now, before accept() can hand out the same number again
+    // (Connection::close): left to the reaper, the guard's unwatch would remove the stream of
+    // the next connection given that number, whose descriptors would then go unguarded.
     c->auth_io.reset();
+    if (c->guarded) fd_guard::unwatch(c->fd);
+    c->guarded = false;
     // Freeing the bus here would pull it out from under its own sd_bus_process(); a
     // one-shot defer source frees it once this dispatch is over.
     self->schedule_reap();

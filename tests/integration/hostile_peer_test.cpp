@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -292,6 +293,37 @@ TEST_F(APeerSendingDescriptors, ThatItsHeaderDoesNotDeclareIsDisconnectedAndNone
     // The worker still serves.
     BusClient client(address_);
     EXPECT_TRUE(client.call(kObjectName, kObjectPath, kProberInterface, "Fds").ok());
+}
+
+// The state letter of /proc/PID/stat ('T' when stopped), or 0.
+char process_state(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    if (!std::getline(in, text) || text.rfind(')') == std::string::npos || text.rfind(')') + 2 >= text.size()) return 0;
+    return text[text.rfind(')') + 2];
+}
+
+// A peer that hangs up frees its descriptor number at once (sd-bus closes the socket), while
+// the worker frees the connection's record later: the guard must stop watching the number
+// when sd-bus reports the hang-up, not when the record goes, or a connection accepted in
+// between under the same number loses its guard and can leave descriptors in the worker.
+TEST_F(APeerSendingDescriptors, ThroughANumberAPeerThatHungUpJustLeftIsStillGuarded) {
+    start("Prober");
+    for (int round = 0; round < 100; ++round) {
+        std::optional<RawPeer> gone(std::in_place, address_);
+        ASSERT_EQ(gone->authenticate(true, Deadline(5s)), "AGREE_UNIX_FD");
+        // Hang up and connect again while the worker is stopped: it sees both in one wake-up.
+        ASSERT_EQ(::kill(worker_, SIGSTOP), 0);
+        ASSERT_TRUE(wait_until([&] { return process_state(worker_) == 'T'; }, Deadline(5s)));
+        gone.reset();
+        RawPeer next(address_);  // waits in the listener's backlog
+        ASSERT_EQ(::kill(worker_, SIGCONT), 0);
+        ASSERT_EQ(next.authenticate(true, Deadline(5s)), "AGREE_UNIX_FD");
+        DevNulls ten(10);
+        next.send_message(prober_call("Fds").bytes(), ten.fds);
+        ASSERT_TRUE(next.closed_by_server(Deadline(5s))) << "round " << round << ": the connection stayed open";
+    }
+    EXPECT_TRUE(back_to_baseline());
 }
 
 TEST_F(APeerSendingDescriptors, WithAnyOtherMismatchOrAnInvalidHeaderIsDisconnectedAndNoneOfThemStays) {
