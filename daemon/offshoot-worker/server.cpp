@@ -258,9 +258,6 @@ int Server::add_connection(Fd fd, const ucred& peer) {
                             "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, c.get());
     if (r < 0) return r;
     if ((r = sd_bus_start(bus)) < 0) return r;
-    sd_event_source* io = nullptr;
-    if ((r = sd_event_add_io(event_, &io, c->fd, EPOLLIN, on_auth_io, c.get())) < 0) return r;
-    c->auth_io.reset(io);
     uint64_t now = 0;
     (void)sd_event_now(event_, CLOCK_MONOTONIC, &now);
     c->auth_deadline_usec = now + limits_.auth_timeout_usec;
@@ -273,7 +270,7 @@ int Server::add_connection(Fd fd, const ucred& peer) {
     connections_.push_back(std::move(c));
     // sd_bus_start() may already have read what the client sent (busctl sends its whole SASL
     // exchange at once) without answering it: the socket will not become readable again until
-    // it does, so take the first step now.
+    // it does, so take the first step now. It adds the io source if the exchange must wait.
     authenticate(added);
     return 0;
 }
@@ -293,6 +290,15 @@ int Server::on_auth_io(sd_event_source*, int, uint32_t, void* userdata) {
 
 void Server::authenticate(Connection& c) {
     sd_bus* bus = c.bus.get();
+    // Off epoll before sd-bus runs: sd_bus_process() closes the socket when the peer hangs up or
+    // its exchange fails, and a registration outlives close() while another process holds the
+    // socket — a child the class forks during a call dispatched below has a copy of every
+    // descriptor. Removed after the close, epoll_ctl(DEL) would meet a closed number (EBADF)
+    // and leave the socket registered under a source about to be freed; sd-event aborts when
+    // epoll hands that back (process_epoll, "Code should not be reached"). Disabling it now
+    // unregisters it while the number is still the socket; it is enabled again below if the
+    // exchange must wait.
+    if (c.auth_io) (void)sd_event_source_set_enabled(c.auth_io.get(), SD_EVENT_OFF);
     int r = 0;
     // sd_bus_process() answers what is buffered one step at a time: on while it makes progress.
     for (int i = 0; i < 16 && !c.closed; ++i)
@@ -307,8 +313,22 @@ void Server::authenticate(Connection& c) {
         return;
     }
     const int events = sd_bus_get_events(bus);
-    if (events < 0) drop(c, "sd-bus cannot say what it waits for");
-    else (void)sd_event_source_set_io_events(c.auth_io.get(), static_cast<uint32_t>(events));
+    if (events < 0) {
+        drop(c, "sd-bus cannot say what it waits for");
+        return;
+    }
+    if (!c.auth_io) {
+        sd_event_source* io = nullptr;
+        if (sd_event_add_io(event_, &io, c.fd, static_cast<uint32_t>(events), on_auth_io, &c) < 0) {
+            drop(c, "sd_event_add_io failed");
+            return;
+        }
+        c.auth_io.reset(io);
+        return;
+    }
+    if (sd_event_source_set_io_events(c.auth_io.get(), static_cast<uint32_t>(events)) < 0 ||
+        sd_event_source_set_enabled(c.auth_io.get(), SD_EVENT_ON) < 0)
+        drop(c, "the loop cannot watch its socket");
 }
 
 void Server::start_running(Connection& c) {
@@ -406,9 +426,10 @@ int Server::on_disconnected(sd_bus_message*, void* userdata, sd_bus_error*) {
     c->closed = true;
     self->leave_authentication(*c);
     // sd-bus has closed the socket already (process_closing); the authentication's io source
-    // and the guard's stream must go now, before accept() can hand out the same number again
-    // (Connection::close): left to the reaper, the guard's unwatch would remove the stream of
-    // the next connection given that number, whose descriptors would then go unguarded.
+    // (off epoll since authenticate() called sd-bus) and the guard's stream must go now, before
+    // accept() can hand out the same number again (Connection::close): left to the reaper, the
+    // guard's unwatch would remove the stream of the next connection given that number, whose
+    // descriptors would then go unguarded.
     c->auth_io.reset();
     if (c->guarded) fd_guard::unwatch(c->fd);
     c->guarded = false;

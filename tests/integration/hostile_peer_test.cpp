@@ -95,6 +95,19 @@ struct Wire {
 
 std::string socket_path(const std::string& address) { return unix_socket_path(address); }
 
+// Our uid as SASL EXTERNAL sends it: its decimal digits in hex.
+std::string external_identity() {
+    char uid[16];
+    std::snprintf(uid, sizeof uid, "%u", ::getuid());
+    std::string hex;
+    for (const char* p = uid; *p; ++p) {
+        char h[3];
+        std::snprintf(h, sizeof h, "%02x", static_cast<unsigned char>(*p));
+        hex += h;
+    }
+    return hex;
+}
+
 // A peer connected to an instance's socket that speaks SASL and D-Bus by hand.
 class RawPeer {
 public:
@@ -131,15 +144,7 @@ public:
     }
     // The SASL exchange; returns the server's answer to NEGOTIATE_UNIX_FD ("" if not asked).
     std::string authenticate(bool negotiate_fds, const Deadline& d) {
-        char uid[16];
-        std::snprintf(uid, sizeof uid, "%u", ::getuid());
-        std::string hex;
-        for (const char* p = uid; *p; ++p) {
-            char h[3];
-            std::snprintf(h, sizeof h, "%02x", static_cast<unsigned char>(*p));
-            hex += h;
-        }
-        send_text(std::string(1, '\0') + "AUTH EXTERNAL " + hex + "\r\n");
+        send_text(std::string(1, '\0') + "AUTH EXTERNAL " + external_identity() + "\r\n");
         if (line(d).rfind("OK ", 0) != 0) throw std::runtime_error("AUTH EXTERNAL was not accepted");
         std::string agreed;
         if (negotiate_fds) {
@@ -516,6 +521,52 @@ TEST_F(AWorkerWithManyIdleConnections, ThatHungUpDuringAuthenticationDoNotDistur
         }
         ASSERT_TRUE(ping_p50(address_, 3)) << "round " << round << ": the next connection was not served";
     }
+}
+
+// ---- a class's child holding a copy of a caller's socket ---------------------------------------
+
+// Contained.Leave forks a child that sleeps: like any child a class forks, it holds a copy of
+// every descriptor the worker had, the caller's socket among them. A caller whose whole
+// exchange — SASL, the call, its hang-up — the worker reads in one wake-up is still being
+// authenticated when sd-bus closes its socket, with the server's own io source on that number:
+// removed only afterwards, epoll_ctl(DEL) met a closed number (EBADF) and left the socket,
+// which the child keeps alive, registered under a source already freed. The next epoll_wait
+// handed sd-event that freed source, and the worker aborted ("Code should not be reached …
+// process_epoll()"); seen in the systemd test as the Contained neighbour's SIGABRT after Leave.
+class AClassWhoseCallsForkChildren : public DaemonTest {};
+
+TEST_F(AClassWhoseCallsForkChildren, KeepsItsWorkerUpWhenACallerHangsUpRightAfterACallThatLeftAChildBehind) {
+    SpawnReply r = spawn(bus(), "Contained", kNobody);
+    ASSERT_TRUE(r.ok()) << r.describe();
+    const auto pid = static_cast<pid_t>(instance_main_pid(bus(), r.path));
+    ASSERT_GT(pid, 0);
+    Wire leave;
+    leave.interface = "org.offshoot1.example.Contained";
+    leave.member = "Leave";
+    leave.signature = "t";
+    const uint64_t msec = 3000;  // the child outlives the connection; Contained's TasksMax is 16
+    for (int i = 0; i < 8; ++i) leave.body.push_back(static_cast<uint8_t>(msec >> (8 * i)));
+    const std::vector<uint8_t> call = leave.bytes();
+    for (int round = 0; round < 5; ++round) {
+        {
+            RawPeer peer(r.address);
+            // Everything, and the end of it, before the worker looks: one wake-up reads it all.
+            ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+            ASSERT_TRUE(wait_until([&] { return process_state(pid) == 'T'; }, Deadline(5s)));
+            peer.send_text(std::string(1, '\0') + "AUTH EXTERNAL " + external_identity() + "\r\nBEGIN\r\n" +
+                           std::string(call.begin(), call.end()));
+            ASSERT_EQ(::shutdown(peer.fd(), SHUT_WR), 0);
+            ASSERT_EQ(::kill(pid, SIGCONT), 0);
+            EXPECT_EQ(peer.line(Deadline(5s)).rfind("OK ", 0), 0u) << "round " << round;
+            EXPECT_EQ(peer.next_message_type(Deadline(5s)), 2) << "round " << round << ": no reply to Leave";
+        }
+        BusClient client(r.address, std::chrono::seconds(5));
+        Reply reply = client.call(kObjectName, kObjectPath, "org.freedesktop.DBus.Peer", "Ping", {});
+        ASSERT_TRUE(reply.ok()) << "round " << round << ": the worker stopped answering: " << reply.describe()
+                                << "\n" << daemon().log();
+    }
+    EXPECT_EQ(::kill(pid, 0), 0) << "the worker is gone";
+    EXPECT_EQ(instance_state(bus(), r.path), "running") << daemon().log();
 }
 
 class AClassWithAConnectionLimit : public DaemonTest {
