@@ -8,7 +8,8 @@
 set -euo pipefail
 
 fail() {
-  echo "FAIL [${SECONDS}s]: $*" >&2
+  fail_reason="FAIL [${SECONDS}s]: $*"  # for a teardown that prints diagnostics after it
+  echo "$fail_reason" >&2
   exit 1
 }
 

@@ -62,7 +62,14 @@ show_diagnostics() {
     in_ns journalctl --no-pager -n 80 -o short-monotonic >&2 2>/dev/null || true
     echo "---- systemctl status offshootd ----" >&2
     in_ns systemctl --no-pager status offshootd >&2 2>/dev/null || true
+    # What the workers said themselves (a crash's last words: an abort's message, a sanitizer
+    # report) is logged under their scopes, not offshootd.service: last, so that a shortened
+    # log (CI keeps its head and tail) still shows it.
+    echo "---- the instances' scopes, last lines ----" >&2
+    in_ns journalctl --no-pager -n 30 -o short-monotonic -u 'offshoot-*.scope' >&2 2>/dev/null || true
   fi
+  # And the check that failed, again, as the very last line.
+  [[ -z "${fail_reason:-}" ]] || echo "$fail_reason" >&2
 }
 
 teardown() {
