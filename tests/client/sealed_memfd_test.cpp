@@ -5,9 +5,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -60,6 +62,21 @@ TEST(ASealedMemfd, IsFilledInPlaceAndAdoptedWithTheSameBytes) {
     EXPECT_EQ(again.bytes()[1000], 1000 % 251);
     EXPECT_EQ(again.bytes().back(), ((3 << 20) - 1) % 251);
     EXPECT_EQ(SealedMemfd::adopt(SealedMemfd::copy_of({}).fd()).size(), 0u);
+}
+
+// copy_of() writes with write(2), in as many pieces as the kernel takes: every byte of a
+// payload that is not a whole number of pages arrives, also when the source is itself a mapping
+// of a received memfd (what Echo.EchoMemfd does).
+TEST(ASealedMemfd, CopiesEveryByteOfALargeOddSizedPayload) {
+    std::vector<uint8_t> data((size_t{5} << 20) + 123);
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 131 + 7);
+    auto blob = SealedMemfd::copy_of(data);
+    auto received = SealedMemfd::adopt(blob.fd());
+    ASSERT_EQ(received.size(), data.size());
+    EXPECT_TRUE(std::equal(data.begin(), data.end(), received.bytes().begin()));
+    auto echoed = SealedMemfd::adopt(SealedMemfd::copy_of(received.bytes()).fd());
+    ASSERT_EQ(echoed.size(), data.size());
+    EXPECT_TRUE(std::equal(data.begin(), data.end(), echoed.bytes().begin()));
 }
 
 TEST(ASealedMemfd, RefusesAnythingButASealedMemfdWithInvalidArgument) {

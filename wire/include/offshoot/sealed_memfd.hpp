@@ -45,7 +45,7 @@ public:
     // is gone before the seals are applied): the zero-copy way for a producer.
     static SealedMemfd create(size_t size, const std::function<void(std::span<uint8_t>)>& fill,
                               const char* name = "offshoot-payload");
-    // A new sealed memfd holding a copy of `data`.
+    // A new sealed memfd holding a copy of `data` (written with write(2): faster than fill()).
     static SealedMemfd copy_of(std::span<const uint8_t> data, const char* name = "offshoot-payload");
     // Takes a received descriptor: checks it (see above) and maps it read-only. Throws
     // offshoot::Error (org.offshoot1.Error.InvalidArgument) if it is not a sealed memfd or is
@@ -61,6 +61,8 @@ public:
 
 private:
     SealedMemfd(sdbus::UnixFd fd, const uint8_t* data, size_t size) noexcept;
+    // Seals a memfd that holds its final bytes and maps it read-only.
+    static SealedMemfd seal_and_map(sdbus::UnixFd fd, size_t size);
     void unmap() noexcept;
 
     sdbus::UnixFd fd_;
