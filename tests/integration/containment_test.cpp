@@ -189,6 +189,24 @@ private:
     std::optional<BusClient> client_;
 };
 
+// ---- credentials -----------------------------------------------------------------------------
+
+// A worker asked to run as root (a class that names root in AllowedUsers=) keeps uid 0 but no
+// capability and an empty bounding set: the bounding set is emptied while the child still holds
+// CAP_SETPCAP, before the id steps, and the last capability step clears the rest without asking
+// libcap-ng for the bounding set again (which, without CAP_SETPCAP, it answers with an error in
+// the system log: tests/systemd/service-test.sh checks the journal for it).
+TEST_F(WithContainedClasses, RunsARootWorkerWithNoCapabilitiesAndAnEmptyBoundingSet) {
+    const SpawnReply r = spawn_ok("Open", 0);
+    ASSERT_TRUE(r.ok());
+    auto fields = read_status_fields(pid_of(r));
+    ASSERT_TRUE(fields);
+    EXPECT_THAT((*fields)["Uid"], StartsWith("0\t0\t0\t0"));
+    for (const char* cap : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"})
+        EXPECT_EQ((*fields)[cap], "0000000000000000") << cap;
+    EXPECT_EQ((*fields)["NoNewPrivs"], "1");
+}
+
 TEST_F(WithContainedClasses, KeepsTheCgroupsOfOffshootdsInTwoPidNamespacesApart) {
     AnOffshootdInAPidNamespace a, b;
     SpawnReply ra = spawn(a.bus(), "Contained", kNobody), rb = spawn(b.bus(), "Contained", kNobody);

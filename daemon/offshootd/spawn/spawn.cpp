@@ -263,9 +263,13 @@ struct ChildStart {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_fail(notify, "no-new-privs", errno);
 
     // Step: capabilities — clear effective/permitted/inheritable (already empty after a
-    // switch away from uid 0; this also covers a worker that runs as root).
+    // switch away from uid 0; this also covers a worker that runs as root). The capabilities
+    // only (CAPNG_SELECT_CAPS; CAPNG_SELECT_BOTH is caps *and* bounds): the bounding set was
+    // emptied above, before the uid switch, and an unprivileged offshootd cannot change it.
+    // Asked for the bounding set without CAP_SETPCAP, libcap-ng 0.8 leaves it and writes an
+    // error through syslog() — one line in the system journal per spawn.
     capng_clear(CAPNG_SELECT_BOTH);
-    if (capng_apply(CAPNG_SELECT_BOTH) < 0) child_fail(notify, "capabilities", EPERM);
+    if (capng_apply(CAPNG_SELECT_CAPS) < 0) child_fail(notify, "capabilities", EPERM);
 
     // Step: umask.
     umask(plan.spec.umask);
