@@ -254,6 +254,28 @@ TEST_F(WithContainedClasses, RunsEachInstanceInACgroupOfItsOwnUnderTheClassesLim
     EXPECT_EQ(property(a, "MemoryCurrent"), UINT64_MAX) << "no process, no figure";
 }
 
+// Without a CPU limit an instance gets no cgroup in v1's cpu hierarchy (systemd makes none
+// either; nothing is read from it, and each cgroup costs a spawn a mkdir and a join): it stays in
+// offshootd's, while memory, pids and cpuacct (the figures) are its own. On v2, one cgroup holds
+// every controller, so the cpu line names the instance's own.
+TEST_F(WithContainedClasses, GivesAnInstanceWithoutACpuLimitNoCgroupOfItsOwnInV1sCpuHierarchy) {
+    SpawnReply r = spawn_ok("Open");
+    ASSERT_TRUE(r.ok());
+    const pid_t pid = pid_of(r);
+    const std::string own = "offshoot-Open-" + r.path.substr(r.path.rfind('/') + 1) + "/";
+    EXPECT_THAT(cgroup_file(pid, "pids", ""), ::testing::EndsWith(own));
+    EXPECT_THAT(cgroup_file(pid, "memory", ""), ::testing::EndsWith(own));
+    const bool cpu_on_v1 = cgroup_file(pid, "cpu", "").rfind("/sys/fs/cgroup/cpu/", 0) == 0 ||
+                           cgroup_file(pid, "cpu", "").rfind("/sys/fs/cgroup/cpu,", 0) == 0;
+    if (cpu_on_v1)
+        EXPECT_EQ(cgroup_file(pid, "cpu", ""), cgroup_file(daemon().pid(), "cpu", ""));
+    else
+        EXPECT_THAT(cgroup_file(pid, "cpu", ""), ::testing::EndsWith(own));
+    // Its CPU time is still counted (cpuacct on v1, cpu.stat on v2).
+    EXPECT_TRUE(wait_until([&] { return property(r, "CPUUsageNSec") > 0 && property(r, "CPUUsageNSec") != UINT64_MAX; },
+                           Deadline(5s)));
+}
+
 // A process is gone once /proc no longer has it, or has it as a zombie (this VM's PID 1
 // reaps no orphans).
 bool gone(pid_t pid) {

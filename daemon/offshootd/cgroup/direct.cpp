@@ -242,6 +242,9 @@ std::unique_ptr<InstanceCgroup> DirectCgroups::prepare(const InstanceSpec& spec,
     };
     for (const auto& [c, base] : base_) {
         if (c == Controller::io && !need.count(c)) continue;  // blkio/io only where a weight asks for it
+        // v1's cpu hierarchy only where a CPU limit asks for it, as systemd does: nothing is read
+        // from it (usage comes from cpuacct), and every cgroup costs a spawn a mkdir and a join.
+        if (c == Controller::cpu && !base.dir.v2 && !need.count(c)) continue;
         const std::string path = base.dir.path + "/" + name;
         if (dirs.control_group.empty() || c == Controller::memory) dirs.control_group = base.relative + "/" + name;
         const bool made = std::any_of(dirs.dirs.begin(), dirs.dirs.end(), [&](auto& d) { return d.second.path == path; });

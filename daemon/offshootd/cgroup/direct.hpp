@@ -2,7 +2,8 @@
 // it (the embedded mode): mkdir, limits written, the child moved in by its own write of "0"
 // to cgroup.procs before anything else runs, and on exit whatever is left killed and removed.
 //
-//   cgroup v1 (and a hybrid host's v1 controllers): in every hierarchy,
+//   cgroup v1 (and a hybrid host's v1 controllers): in every hierarchy (cpu only for a CPU
+//     limit, blkio only for an IO weight; nothing else reads them),
 //       <offshootd's cgroup>/offshootd-<pid>/offshoot-<Class>-<id>
 //     (several offshootds may share a cgroup, as the tests' do);
 //   cgroup v2: offshootd moves itself into <its cgroup>/supervisor, enables the controllers
