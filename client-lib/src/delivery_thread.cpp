@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -42,6 +44,8 @@ constexpr uint64_t forever = std::numeric_limits<uint64_t>::max();
 // call takes (tens of µs), short enough that a scope which waits — a helper on P that waits for
 // a signal, a call that runs for seconds — delays deliveries by no more than this.
 constexpr uint64_t lease_usec = 1000;
+// How long a call waits for this thread to finish processing (begin_call).
+constexpr std::chrono::milliseconds process_wait{5};
 
 uint64_t now_usec() {
     timespec ts{};
@@ -180,9 +184,12 @@ struct DeliveryThread::State {
         bool work = true;
         while (!stop) {
             if (work) {
+                processing = true;
                 lock.unlock();
                 const bool alive = process();
                 lock.lock();
+                processing = false;
+                idle.notify_all();
                 if (!alive) {
                     broken.store(true);
                     break;
@@ -219,6 +226,8 @@ struct DeliveryThread::State {
     bool taken_back = false;   // a lease ran out: this thread watches the socket again
     bool stop = false;
     bool ended = false;
+    bool processing = false;      // inside process(), i.e. sdbus-c++'s enterEventLoop()
+    std::condition_variable idle;  // notified when `processing` goes false
     uint64_t deadline = forever;  // what the thread's current epoll_wait waits for at most
 
     std::atomic<bool> broken{false};
@@ -249,7 +258,14 @@ bool DeliveryThread::on_this_thread() const noexcept {
 bool DeliveryThread::begin_call() {
     State& s = *state_;
     if (on_this_thread()) return false;
-    std::lock_guard lock(s.mutex);
+    std::unique_lock lock(s.mutex);
+    // A call made while this thread is inside enterEventLoop() is sent by sdbus-c++ 1.2 as an
+    // asynchronous one whose reply the loop hands over (Proxy::sendMethodCallMessageAndWaitForReply)
+    // — slower, and if the connection breaks between the send and sdbus-c++'s poll-data check
+    // after it, the call throws System.Error.ENOTCONN although it was sent, and its reply slot
+    // still points into the caller's stack. So wait for the thread to come out: it returns as
+    // soon as nothing is pending. Bounded, for a handler on this thread that waits for the caller.
+    s.idle.wait_for(lock, process_wait, [&] { return !s.processing || s.ended; });
     if (s.ended) return false;
     if (s.scopes++ == 0) {
         s.taken_back = false;
