@@ -17,6 +17,10 @@
 //   echo_memfd/offshoot_proxy/<B>  Echo.EchoMemfd: B bytes copied into a sealed memfd, passed
 //                                  as 'h', mapped and copied into a new one by the instance,
 //                                  mapped and read back here (offshoot/sealed_memfd.hpp)
+//   echo_shared/offshoot_proxy/<B> Echo.EchoShared: B bytes copied into this side's reused
+//                                  buffer, copied out and into the other buffer by the
+//                                  instance, and copied out of that here
+//                                  (offshoot/shared_buffer.hpp)
 //   async/offshoot_sdbus/<N>, async/offshoot_proxy/<N>
 //                                  Echo.Ping with N calls in flight on one connection
 #include "common.hpp"
@@ -25,6 +29,7 @@
 
 #include <offshoot/client.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -83,6 +88,27 @@ void echo_memfd(benchmark::State& state) {
         auto back = offshoot::SealedMemfd::adopt(connected->EchoMemfd(out.fd()));
         if (back.size() != data.size() || back.bytes().back() != data.back())
             fail("Echo.EchoMemfd answered different bytes");
+    };
+    round_trip();
+    Samples s(state.max_iterations);
+    for (auto _ : state) timed(s, round_trip);
+    s.report(state, static_cast<double>(data.size()));
+}
+
+// B bytes there and back through two buffers made once (offshoot/shared_buffer.hpp): each call
+// copies every byte in here, out and in again in the instance, and out again here — as many
+// copies as the raw socketpair baseline makes, with no new shared memory per call.
+void echo_shared(benchmark::State& state) {
+    const auto data = pattern(static_cast<size_t>(state.range(0)));
+    auto connected = offshoot::connect<EchoProxy>(shared_echo().address);
+    auto in = offshoot::SharedBuffer::create(data.size()), out = offshoot::SharedBuffer::create(data.size());
+    std::vector<uint8_t> back(data.size());
+    auto round_trip = [&] {
+        std::copy(data.begin(), data.end(), in.bytes().begin());
+        if (connected->EchoShared(in.fd(), data.size(), out.fd()) != data.size())
+            fail("Echo.EchoShared answered a different length");
+        std::copy(out.bytes().begin(), out.bytes().end(), back.begin());
+        if (back.back() != data.back()) fail("Echo.EchoShared answered different bytes");
     };
     round_trip();
     Samples s(state.max_iterations);
@@ -246,6 +272,8 @@ void register_calls() {
     for (int64_t size : memfd_sizes) {
         int64_t n = std::clamp<int64_t>(c.payload_budget / size, 1, c.calls);
         benchmark::RegisterBenchmark("echo_memfd/offshoot_proxy", echo_memfd)
+            ->Arg(size)->Iterations(n)->Unit(benchmark::kMicrosecond)->UseRealTime();
+        benchmark::RegisterBenchmark("echo_shared/offshoot_proxy", echo_shared)
             ->Arg(size)->Iterations(n)->Unit(benchmark::kMicrosecond)->UseRealTime();
     }
     for (int64_t n : {1, 16, 256}) {

@@ -16,6 +16,18 @@ public:
         auto in = offshoot::SealedMemfd::adopt(data);
         return offshoot::SealedMemfd::copy_of(in.bytes()).fd();
     }
+    // Copies the caller's bytes out of its buffer `in` once (offshoot/shared_buffer.hpp: the
+    // caller can still write there) and into its buffer `out`: no new shared memory per call.
+    uint64_t EchoShared(const sdbus::UnixFd& in, const uint64_t& length, const sdbus::UnixFd& out) override {
+        const auto source = offshoot::SharedBuffer::adopt(in);
+        const auto target = offshoot::SharedBuffer::adopt(out);
+        if (length > target.size())
+            throw offshoot::Error(offshoot::errors::invalid_argument,
+                                  "length " + std::to_string(length) + " does not fit in the answer's buffer of " +
+                                      std::to_string(target.size()) + " bytes");
+        target.write(0, source.read(0, static_cast<size_t>(length)));
+        return length;
+    }
 };
 
 }  // namespace

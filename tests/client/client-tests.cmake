@@ -1,10 +1,11 @@
 # tests/client/ — liboffshoot-client's own tests (included by tests/CMakeLists.txt).
 #   offshoot-client-unit-tests   no daemon at all: option encoding, empty handles, sealed memfds,
-#                                ssh tunnel addresses
+#                                shared buffers, ssh tunnel addresses
 #   offshoot-client-tests        against a private dbus-daemon (and the build tree's offshootd
 #                                where a test needs one): RAII, on_exit, bridges, errors,
 #                                surviving a peer that dies; tasks, loops and stop modes; the
-#                                default proxy's delivery thread, timeouts, EchoMemfd
+#                                default proxy's delivery thread, timeouts, EchoMemfd,
+#                                EchoShared
 set(_client_tests_dir "${CMAKE_CURRENT_LIST_DIR}")
 
 add_executable(offshoot-client-unit-tests
@@ -12,6 +13,7 @@ add_executable(offshoot-client-unit-tests
   ${_client_tests_dir}/spawn_options_test.cpp
   ${_client_tests_dir}/empty_instance_test.cpp
   ${_client_tests_dir}/sealed_memfd_test.cpp
+  ${_client_tests_dir}/shared_buffer_test.cpp
   ${_client_tests_dir}/remote_address_test.cpp)
 target_compile_options(offshoot-client-unit-tests PRIVATE ${OFFSHOOT_WARNINGS})
 target_link_libraries(offshoot-client-unit-tests PRIVATE offshoot-client GTest::gmock GTest::gtest_main)

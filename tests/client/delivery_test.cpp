@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -302,6 +303,55 @@ TEST_F(TheDefaultProxy, GetsInvalidArgumentForADescriptorThatIsNotASealedMemfd) 
     ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
     sdbus::UnixFd read_end(fds[0], sdbus::adopt_fd), write_end(fds[1], sdbus::adopt_fd);
     EXPECT_EQ(error_name_of([&] { (void)echo->EchoMemfd(read_end); }), errors::invalid_argument);
+
+    EXPECT_EQ(echo->Ping(7), 7) << "the worker stopped serving";
+    EXPECT_LE(proc_fd_count(pid), baseline) << "a refused descriptor stayed in the worker";
+}
+
+// The reused-buffer path: the caller's two buffers carry every call's bytes there and back,
+// and each call's two descriptors are gone from the worker when it has answered.
+TEST_F(TheDefaultProxy, CarriesBytesThroughTheCallersSharedBuffersAndTheWorkerKeepsNoneOfThem) {
+    auto sup = supervisor();
+    auto echo = make_bridge<EchoProxy>(sup, "Echo", kNobody);
+    const auto pid = static_cast<pid_t>(echo.instance().pid());
+    auto in = SharedBuffer::create((size_t{1} << 20) + 3), out = SharedBuffer::create(in.size());
+    for (uint8_t round = 1; round <= 3; ++round) {  // the same buffers, new bytes each time
+        const auto data = pattern(in.size());
+        std::transform(data.begin(), data.end(), in.bytes().begin(), [&](uint8_t b) { return b ^ round; });
+        ASSERT_EQ(echo->EchoShared(in.fd(), in.size(), out.fd()), in.size());
+        EXPECT_TRUE(std::equal(in.bytes().begin(), in.bytes().end(), out.bytes().begin())) << "round " << int(round);
+    }
+    EXPECT_EQ(echo->EchoShared(in.fd(), 0, out.fd()), 0u);
+    in.bytes()[0] = 0x5a;
+    EXPECT_EQ(echo->EchoShared(in.fd(), 1, in.fd()), 1u) << "one buffer both ways";
+
+    ASSERT_EQ(echo->Ping(1), 1);
+    const std::size_t baseline = proc_fd_count(pid);
+    for (int i = 0; i < 50; ++i) (void)echo->EchoShared(in.fd(), in.size(), out.fd());
+    ASSERT_EQ(echo->Ping(2), 2);
+    EXPECT_LE(proc_fd_count(pid), baseline) << "the worker keeps descriptors it was sent";
+}
+
+TEST_F(TheDefaultProxy, GetsInvalidArgumentForABufferOfNoFixedSizeOrALengthThatDoesNotFit) {
+    auto sup = supervisor();
+    auto echo = make_bridge<EchoProxy>(sup, "Echo", kNobody);
+    const auto pid = static_cast<pid_t>(echo.instance().pid());
+    auto in = SharedBuffer::create(4096), out = SharedBuffer::create(1024);
+    ASSERT_EQ(echo->EchoShared(in.fd(), 1024, out.fd()), 1024u);
+    ASSERT_EQ(echo->Ping(1), 1);
+    const std::size_t baseline = proc_fd_count(pid);
+
+    EXPECT_EQ(error_name_of([&] { (void)echo->EchoShared(in.fd(), 1025, out.fd()); }), errors::invalid_argument);
+    EXPECT_EQ(error_name_of([&] { (void)echo->EchoShared(out.fd(), 4096, in.fd()); }), errors::invalid_argument);
+    sdbus::UnixFd unsealed(::memfd_create("unsealed", MFD_CLOEXEC | MFD_ALLOW_SEALING), sdbus::adopt_fd);
+    ASSERT_TRUE(unsealed.isValid());
+    ASSERT_EQ(::ftruncate(unsealed.get(), 4096), 0);
+    EXPECT_EQ(error_name_of([&] { (void)echo->EchoShared(in.fd(), 16, unsealed); }), errors::invalid_argument);
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    sdbus::UnixFd read_end(fds[0], sdbus::adopt_fd), write_end(fds[1], sdbus::adopt_fd);
+    EXPECT_EQ(error_name_of([&] { (void)echo->EchoShared(read_end, 16, out.fd()); }), errors::invalid_argument)
+        << "a pipe would have blocked the worker in read";
 
     EXPECT_EQ(echo->Ping(7), 7) << "the worker stopped serving";
     EXPECT_LE(proc_fd_count(pid), baseline) << "a refused descriptor stayed in the worker";

@@ -4,17 +4,15 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-#include <string>
 #include <utility>
 
 #include <sdbus-c++/Error.h>
 
 #include "offshoot/names.hpp"
+#include "payload_fd.hpp"
 
 namespace offshoot {
 
@@ -22,13 +20,8 @@ static_assert(SealedMemfd::required_seals == (F_SEAL_WRITE | F_SEAL_SHRINK | F_S
 
 namespace {
 
-[[noreturn]] void invalid(const std::string& what) {
-    throw sdbus::Error(errors::invalid_argument, "payload descriptor: " + what);
-}
-
-[[noreturn]] void system_failure(const char* what, int err) {
-    throw sdbus::Error(errors::failed, std::string(what) + ": " + std::strerror(err));
-}
+using payload::invalid;
+using payload::system_failure;
 
 // mmap refuses a length of 0; an empty payload has no mapping and no bytes.
 const uint8_t* map_read_only(int fd, size_t size) {
@@ -66,15 +59,7 @@ void SealedMemfd::unmap() noexcept {
     size_ = 0;
 }
 
-namespace {
-
-sdbus::UnixFd new_memfd(const char* name) {
-    sdbus::UnixFd fd(::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING), sdbus::adopt_fd);
-    if (!fd.isValid()) system_failure("memfd_create", errno);
-    return fd;
-}
-
-}  // namespace
+using payload::new_memfd;
 
 SealedMemfd SealedMemfd::seal_and_map(sdbus::UnixFd fd, size_t size) {
     if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
@@ -119,19 +104,8 @@ SealedMemfd SealedMemfd::copy_of(std::span<const uint8_t> data, const char* name
 }
 
 SealedMemfd SealedMemfd::adopt(sdbus::UnixFd fd, size_t max_size) {
-    if (!fd.isValid()) invalid("no descriptor");
-    struct stat st {};
-    if (::fstat(fd.get(), &st) < 0) system_failure("fstat of a payload descriptor", errno);
-    if (!S_ISREG(st.st_mode)) invalid("not a memfd (not a regular file)");
-    const int seals = ::fcntl(fd.get(), F_GET_SEALS);
-    if (seals < 0) invalid("not a memfd (the kernel knows no seals on it: " + std::string(std::strerror(errno)) + ")");
-    if ((static_cast<unsigned>(seals) & required_seals) != required_seals)
-        invalid("the memfd is not sealed against writing, shrinking and growing "
-                "(F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW); seal it before sending");
-    if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > max_size)
-        invalid(std::to_string(st.st_size) + " bytes, more than the " + std::to_string(max_size) +
-                " this receiver takes");
-    const auto size = static_cast<size_t>(st.st_size);
+    const size_t size = payload::checked_memfd_size(
+        fd, required_seals, "writing, shrinking and growing (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)", max_size);
     const uint8_t* data = map_read_only(fd.get(), size);
     return SealedMemfd(std::move(fd), data, size);
 }

@@ -11,5 +11,6 @@
 #include <offshoot/object.hpp>
 #include <offshoot/result.hpp>
 #include <offshoot/sealed_memfd.hpp>
+#include <offshoot/shared_buffer.hpp>
 #include <offshoot/shapes.hpp>
 #include <offshoot/variant.hpp>

@@ -25,7 +25,8 @@
 #include "offshoot/client/names.hpp"
 #include "offshoot/client/options.hpp"
 #include "offshoot/client/remote.hpp"
-#include "offshoot/sealed_memfd.hpp"  // big payloads as a sealed memfd ('h')
+#include "offshoot/sealed_memfd.hpp"   // big payloads as a sealed memfd ('h')
+#include "offshoot/shared_buffer.hpp"  // … or in a reused memfd ('h')
 
 namespace offshoot {
 
