@@ -84,6 +84,14 @@ public:
         for (const auto& f : procs_) fds.push_back(f.get());
         return fds;
     }
+    // The child has its own copies of the cgroup.procs descriptors and joins with them; ours
+    // go now, not with the instance: kept, they were one descriptor per hierarchy per live
+    // instance (three on a v1 host) below kLongLivedFdBase, which every later fork copies and
+    // every spawn child closes — spawn cost that grew with the live instances.
+    void place(pid_t pid, std::function<void(const std::string&)> done) override {
+        procs_.clear();
+        InstanceCgroup::place(pid, std::move(done));
+    }
     void release() override {
         released_ = true;
         procs_.clear();
