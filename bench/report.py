@@ -147,18 +147,19 @@ def compute_ratios(name, m):
     sdb = get(m, "call/offshoot_sdbus", "p50_us")
     routed = get(m, "baseline/dbus_daemon_sdbus", "p50_us")
     py = get(m, "python/managers_call", "p50_us")
-    add("proxy_over_raw", "proxy call ÷ raw socketpair round trip (p50)", ratio(proxy, raw), "<=", 1.25, one_core)
+    # Targets are issue 17's (the README's Performance section quotes them).
+    add("proxy_over_raw", "proxy call ÷ raw socketpair round trip (p50)", ratio(proxy, raw), "<=", 1.5, one_core)
     add("proxy_calls_only_over_raw", "proxy made with calls_only (no loop thread) ÷ raw (p50)",
-        ratio(calls_only, raw), "<=", 1.25, one_core)
+        ratio(calls_only, raw))
     with_callbacks = get(m, "call/offshoot_proxy_with_callbacks", "p50_us")
     add("proxy_with_callbacks_over_raw", "proxy made with with_callbacks (classic loop thread) ÷ raw (p50)",
         ratio(with_callbacks, raw))
     add("proxy_with_callbacks_over_proxy", "with_callbacks proxy ÷ default proxy (p50; the old default ÷ the new)",
         ratio(with_callbacks, proxy))
     add("sdbus_over_raw", "plain sd-bus on the instance ÷ raw (p50)", ratio(sdb, raw))
-    add("python_over_proxy", "Python managers ÷ offshoot proxy (p50)", ratio(py, proxy), ">=", 2.0)
+    add("python_over_proxy", "Python managers ÷ offshoot proxy (p50)", ratio(py, proxy), ">=", 1.2)
     add("python_over_proxy_calls_only", "Python managers ÷ offshoot proxy made with calls_only (p50)",
-        ratio(py, calls_only), ">=", 2.0)
+        ratio(py, calls_only))
     add("routed_over_proxy", "dbus-daemon-routed sd-bus ÷ offshoot proxy (p50)", ratio(routed, proxy), ">=", 2.5,
         one_core)
     add("routed_over_sdbus", "dbus-daemon-routed sd-bus ÷ direct sd-bus on the instance (p50)", ratio(routed, sdb))
@@ -178,12 +179,13 @@ def compute_ratios(name, m):
             add(f"echo_shared_over_raw_{size}", f"EchoShared {size} B: reused shared buffers MB/s ÷ raw copy MB/s",
                 ratio(get(m, f"echo_shared/offshoot_proxy/{size}", "MBps"), raw_copy),
                 ">=" if size == 1048576 else None, 0.5 if size == 1048576 else None)
+    # Pipelining target: issue 17's 3× the synchronous rate at N=256 (the README's figure).
     for api, sync_key in (("sdbus", "call/offshoot_sdbus"), ("proxy", "call/offshoot_proxy")):
         sync = sync_rate(m, sync_key)
         for n in DEPTHS:
             rate = get(m, f"async/offshoot_{api}/{n}", "calls_per_s")
             add(f"async_{api}_{n}_over_sync", f"{api}: async N={n} ÷ sync (calls/s)", ratio(rate, sync),
-                ">=" if n == 256 else None, 5.0 if n == 256 else None)
+                ">=" if n == 256 else None, 3.0 if n == 256 else None)
     ps = get(m, "baseline/posix_spawn_true", "p50_us")
     add("spawn_over_posix_spawn", "Spawn → first call (sd-bus) ÷ posix_spawn+waitpid /bin/true (p50)",
         ratio(get(m, "spawn/offshoot_sdbus", "p50_us"), ps), "<=", 4.0)
