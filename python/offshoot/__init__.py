@@ -19,11 +19,12 @@ from .supervisor import Instance, Supervisor
 from ._export import Exported, method
 from ._wire import Subscription
 from ._proxy import DEFAULT_CALL_TIMEOUT
+from .payloads import SharedBuffer
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Supervisor", "Instance", "Subscription", "Exported", "method",
+    "Supervisor", "Instance", "Subscription", "Exported", "method", "SharedBuffer",
     "Error", "UnknownClass", "AccessDenied", "InvalidArgument", "SpawnFailed", "NotRunning",
     "LimitExceeded", "ShuttingDown", "Failed", "Timeout", "Disconnected", "DEFAULT_CALL_TIMEOUT",
 ]

@@ -264,3 +264,55 @@ class TestALinkWithFdPassing:
             with pytest.raises(FDNegotiationError):
                 _wire.open_link(counter.address, enable_fds=True)
             assert counter.Increment(7) == 7
+
+
+class TestSharedBuffers:
+    """offshoot.SharedBuffer (docs/payloads.md) against Echo.EchoShared, the C++ side's check."""
+
+    def test_carry_bytes_there_and_back_through_the_same_two_buffers(self, sup):
+        size = (1 << 20) + 3
+        with sup.spawn("Echo", uid=NOBODY) as echo, \
+                offshoot.SharedBuffer(size) as inp, offshoot.SharedBuffer(size) as out:
+            for round_ in range(1, 4):
+                data = bytes((i * 131 + round_) & 0xFF for i in range(size))
+                inp.view[:] = data
+                assert echo.EchoShared(inp, size, out) == size
+                assert bytes(out.view) == data
+            assert echo.EchoShared(inp.fileno(), 0, out.fileno()) == 0
+
+    def test_keep_their_size_whoever_holds_them(self):
+        import errno
+        import fcntl
+        with offshoot.SharedBuffer(4096) as buf:
+            assert fcntl.fcntl(buf, fcntl.F_GET_SEALS) == \
+                fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL
+            with pytest.raises(OSError) as e:
+                os.ftruncate(buf.fileno(), 0)
+            assert e.value.errno == errno.EPERM
+            assert len(buf.view) == 4096 and bytes(buf.view[:4]) == b"\0\0\0\0"
+        with pytest.raises(ValueError):
+            buf.fileno()
+        assert len(offshoot.SharedBuffer(0).view) == 0
+        held = offshoot.SharedBuffer(16)
+        view = held.view
+        with pytest.raises(BufferError):
+            held.close()              # the mapping stays while a view of it lives
+        view[0] = 1
+        view.release()
+        held.close()
+        with pytest.raises(ValueError):
+            held.view
+
+    def test_an_unsealed_memfd_or_a_length_too_long_is_invalid_argument(self, sup):
+        with sup.spawn("Echo", uid=NOBODY) as echo, \
+                offshoot.SharedBuffer(4096) as inp, offshoot.SharedBuffer(1024) as out:
+            with pytest.raises(offshoot.InvalidArgument, match="does not fit"):
+                echo.EchoShared(inp, 1025, out)
+            fd = os.memfd_create("unsealed", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+            try:
+                os.ftruncate(fd, 4096)
+                with pytest.raises(offshoot.InvalidArgument, match="not sealed against shrinking"):
+                    echo.EchoShared(fd, 16, out)
+            finally:
+                os.close(fd)
+            assert echo.Ping(3) == 3
