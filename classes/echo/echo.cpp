@@ -3,6 +3,11 @@
 
 #include <offshoot/worker.hpp>
 
+#include <algorithm>
+#include <span>
+#include <string>
+#include <vector>
+
 namespace {
 
 // Not named Echo: a member function cannot share its class's name.
@@ -18,14 +23,25 @@ public:
     }
     // Copies the caller's bytes out of its buffer `in` once (offshoot/shared_buffer.hpp: the
     // caller can still write there) and into its buffer `out`: no new shared memory per call.
+    // Bounded (64 MiB a buffer) and in pieces of 256 KiB, so what the worker holds for a call
+    // does not grow with what a caller sends.
     uint64_t EchoShared(const sdbus::UnixFd& in, const uint64_t& length, const sdbus::UnixFd& out) override {
-        const auto source = offshoot::SharedBuffer::adopt(in);
-        const auto target = offshoot::SharedBuffer::adopt(out);
-        if (length > target.size())
+        constexpr size_t max_buffer = size_t{64} << 20, piece_size = size_t{256} << 10;
+        const auto source = offshoot::SharedBuffer::adopt(in, max_buffer);
+        const auto target = offshoot::SharedBuffer::adopt(out, max_buffer);
+        if (length > source.size() || length > target.size())
             throw offshoot::Error(offshoot::errors::invalid_argument,
-                                  "length " + std::to_string(length) + " does not fit in the answer's buffer of " +
-                                      std::to_string(target.size()) + " bytes");
-        target.write(0, source.read(0, static_cast<size_t>(length)));
+                                  "length " + std::to_string(length) + " does not fit in buffers of " +
+                                      std::to_string(source.size()) + " and " + std::to_string(target.size()) +
+                                      " bytes");
+        const auto total = static_cast<size_t>(length);
+        std::vector<uint8_t> piece(std::min(total, piece_size));
+        for (size_t done = 0; done < total;) {
+            const std::span<uint8_t> part(piece.data(), std::min(piece.size(), total - done));
+            source.read(done, part);
+            target.write(done, part);
+            done += part.size();
+        }
         return length;
     }
 };

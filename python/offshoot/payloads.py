@@ -11,9 +11,12 @@ A SharedBuffer is a memfd of fixed size (sealed against shrinking, growing and f
 still writable), mapped read-write here for as long as it is open. Its pages are allocated
 once, so a call moves only bytes; the receiver checks the seals and copies out and in with
 pread/pwrite. The other side can write the bytes at any time: copy out what you use, once, and
-give a buffer to one peer only. The object passes as 'h' itself (it has fileno()).
+give a buffer to one peer only. The object passes as 'h' itself (it has fileno()); read and
+write it through `view`, never through the descriptor (the peer shares its open file
+description and could set O_APPEND on it).
 """
 
+import ctypes
 import fcntl
 import mmap
 import os
@@ -21,6 +24,15 @@ import os
 __all__ = ["SharedBuffer"]
 
 _SIZE_SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL
+_FALLOC_FL_KEEP_SIZE, _FALLOC_FL_PUNCH_HOLE = 0x01, 0x02
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+
+
+def _punch_hole(fd, size):
+    """Frees the pages of the whole file: a peer that kept the descriptor keeps none of ours."""
+    if size:
+        _libc.fallocate(fd, _FALLOC_FL_KEEP_SIZE | _FALLOC_FL_PUNCH_HOLE, 0, size)
 
 
 class SharedBuffer:
@@ -54,10 +66,13 @@ class SharedBuffer:
         return memoryview(self._map) if self._map is not None else memoryview(b"")
 
     def close(self):
+        """Frees the buffer's pages (a hole over the whole file, so a peer that kept the
+        descriptor keeps none of them), unmaps it and closes the descriptor."""
         if self._map is not None:
             self._map.close()      # fails (BufferError) while a view of it is still held
             self._map = None
         if self._fd >= 0:
+            _punch_hole(self._fd, self.size)
             os.close(self._fd)
             self._fd = -1
 

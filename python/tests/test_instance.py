@@ -293,6 +293,16 @@ class TestSharedBuffers:
         with pytest.raises(ValueError):
             buf.fileno()
         assert len(offshoot.SharedBuffer(0).view) == 0
+        buf = offshoot.SharedBuffer(1 << 20)
+        buf.view[:] = b"\x07" * (1 << 20)
+        kept = os.dup(buf.fileno())                  # as a peer would keep it
+        try:
+            assert os.fstat(kept).st_blocks * 512 >= 1 << 20
+            buf.close()
+            assert os.fstat(kept).st_blocks == 0     # the owner's pages went with the owner's buffer
+            assert os.pread(kept, 1, 4096) == b"\0"
+        finally:
+            os.close(kept)
         held = offshoot.SharedBuffer(16)
         view = held.view
         with pytest.raises(BufferError):

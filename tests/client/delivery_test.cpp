@@ -323,7 +323,11 @@ TEST_F(TheDefaultProxy, CarriesBytesThroughTheCallersSharedBuffersAndTheWorkerKe
     }
     EXPECT_EQ(echo->EchoShared(in.fd(), 0, out.fd()), 0u);
     in.bytes()[0] = 0x5a;
+    out.bytes()[0] = 0;
     EXPECT_EQ(echo->EchoShared(in.fd(), 1, in.fd()), 1u) << "one buffer both ways";
+    EXPECT_EQ(in.bytes()[0], 0x5a);
+    EXPECT_EQ(echo->EchoShared(in.fd(), 1, out.fd()), 1u);
+    EXPECT_EQ(out.bytes(0, 1)[0], 0x5a);
 
     ASSERT_EQ(echo->Ping(1), 1);
     const std::size_t baseline = proc_fd_count(pid);
@@ -342,6 +346,9 @@ TEST_F(TheDefaultProxy, GetsInvalidArgumentForABufferOfNoFixedSizeOrALengthThatD
     const std::size_t baseline = proc_fd_count(pid);
 
     EXPECT_EQ(error_name_of([&] { (void)echo->EchoShared(in.fd(), 1025, out.fd()); }), errors::invalid_argument);
+    auto huge = SharedBuffer::create((std::size_t{64} << 20) + 1);  // holes: costs the caller nothing
+    EXPECT_EQ(error_name_of([&] { (void)echo->EchoShared(huge.fd(), 16, out.fd()); }), errors::invalid_argument)
+        << "Echo takes at most 64 MiB a buffer";
     EXPECT_EQ(error_name_of([&] { (void)echo->EchoShared(out.fd(), 4096, in.fd()); }), errors::invalid_argument);
     sdbus::UnixFd unsealed(::memfd_create("unsealed", MFD_CLOEXEC | MFD_ALLOW_SEALING), sdbus::adopt_fd);
     ASSERT_TRUE(unsealed.isValid());

@@ -4,11 +4,13 @@
 // kernel says about the descriptor.
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -108,11 +110,17 @@ TEST(ASharedBuffer, RefusesAnythingButAMemfdOfFixedSizeWithInvalidArgument) {
     ::close(fds[1]);
     EXPECT_EQ(adopt_refusal(sdbus::UnixFd(fds[0], sdbus::adopt_fd)).rfind(invalid + "payload descriptor: not a memfd", 0),
               0u);
-    char path[] = "/tmp/offshoot-buffer-XXXXXX";
-    sdbus::UnixFd file(::mkstemp(path), sdbus::adopt_fd);
-    ASSERT_TRUE(file.isValid());
-    ::unlink(path);
-    EXPECT_EQ(adopt_refusal(std::move(file)).rfind(invalid + "payload descriptor: not a memfd", 0), 0u);
+    // A file, whatever it is called and wherever it is: on disk F_GET_SEALS does not answer; on
+    // tmpfs (/tmp on many hosts, /dev/shm) it answers F_SEAL_SEAL alone.
+    for (std::string dir : {"/tmp", "/dev/shm"}) {
+        if (::access(dir.c_str(), W_OK) != 0) continue;  // no /dev/shm: the other case still ran
+        std::string path = dir + "/offshoot-buffer-XXXXXX";
+        sdbus::UnixFd file(::mkstemp(path.data()), sdbus::adopt_fd);
+        ASSERT_TRUE(file.isValid()) << path;
+        ::unlink(path.c_str());
+        ASSERT_EQ(::ftruncate(file.get(), 4096), 0);
+        EXPECT_EQ(adopt_refusal(std::move(file)).rfind(invalid, 0), 0u) << dir;
+    }
     EXPECT_EQ(adopt_refusal(sdbus::UnixFd()).rfind(invalid, 0), 0u);
     EXPECT_EQ(adopt_refusal(memfd_of(4096, F_SEAL_SHRINK | F_SEAL_GROW), 4096), "(accepted)");
     EXPECT_NE(adopt_refusal(memfd_of(4097, F_SEAL_SHRINK | F_SEAL_GROW), 4096).find("4097 bytes, more than the 4096"),
@@ -132,6 +140,47 @@ TEST(ASharedBuffer, SaysWhyItCannotWriteWhereTheDescriptorForbidsIt) {
     EXPECT_EQ(refusal_of([&] { read_only.write(0, one); }), invalid + "payload descriptor: not open for writing");
     owner.bytes()[0] = 42;
     EXPECT_EQ(read_only.read(0, 1), std::vector<uint8_t>{42});
+}
+
+// The peer shares the owner's open file description and can set O_APPEND on it (F_SETFL):
+// the owner's reads and writes go through its mapping and never notice; a receiver whose
+// sender did that to its own buffer is told why its write fails.
+TEST(ASharedBuffer, KeepsTheOwnersWritesWorkingWhateverThePeerDoesToTheDescription) {
+    auto owner = SharedBuffer::create(4096);
+    auto peer = SharedBuffer::adopt(owner.fd());
+    ASSERT_EQ(::fcntl(peer.fd().get(), F_SETFL, O_APPEND), 0);
+    const std::vector<uint8_t> two{1, 2};
+    EXPECT_EQ(refusal_of([&] { owner.write(10, two); }), "(accepted)");
+    EXPECT_EQ(owner.read(10, 2), two);
+    EXPECT_EQ(refusal_of([&] { peer.write(0, two); }),
+              invalid + "payload descriptor: open for appending (O_APPEND), which its size seal refuses");
+    EXPECT_EQ(peer.read(10, 2), two);
+}
+
+TEST(ASharedBuffer, ChecksALengthThePeerAnsweredBeforeHandingOutTheBytes) {
+    auto owner = SharedBuffer::create(4096);
+    owner.bytes()[4095] = 9;
+    EXPECT_EQ(owner.bytes(4095, 1)[0], 9);
+    EXPECT_EQ(owner.bytes(0, 4096).size(), 4096u);
+    EXPECT_EQ(refusal_of([&] { (void)owner.bytes(0, 4097); }).rfind(invalid, 0), 0u) << "a peer's 4097 went unchecked";
+    EXPECT_EQ(refusal_of([&] { (void)SharedBuffer::adopt(owner.fd()).bytes(0, 1); }).rfind(invalid, 0), 0u);
+}
+
+// A peer that kept the descriptor keeps no pages of a buffer its owner has dropped.
+TEST(ASharedBuffer, FreesItsPagesWhenItsOwnerDropsItEvenIfAPeerKeptTheDescriptor) {
+    auto owner = std::make_optional(SharedBuffer::create(size_t{1} << 20));
+    std::fill(owner->bytes().begin(), owner->bytes().end(), uint8_t{7});
+    sdbus::UnixFd kept(owner->fd());  // a duplicate, as a peer would keep it
+    struct stat st {};
+    ASSERT_EQ(::fstat(kept.get(), &st), 0);
+    EXPECT_GE(st.st_blocks * 512, 1 << 20) << "the pages were never allocated";
+    owner.reset();
+    ASSERT_EQ(::fstat(kept.get(), &st), 0);
+    EXPECT_EQ(st.st_blocks, 0) << "the peer's descriptor kept the owner's pages";
+    EXPECT_EQ(st.st_size, 1 << 20);
+    uint8_t b = 1;
+    EXPECT_EQ(::pread(kept.get(), &b, 1, 4096), 1);
+    EXPECT_EQ(b, 0);
 }
 
 }  // namespace

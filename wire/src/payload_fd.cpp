@@ -32,11 +32,13 @@ sdbus::UnixFd new_memfd(const char* name) {
 size_t checked_memfd_size(const sdbus::UnixFd& fd, unsigned required, const char* required_text,
                           size_t max_size) {
     if (!fd.isValid()) invalid("no descriptor");
+    // F_GET_SEALS first: it does no I/O and answers only for memfd/shmem (and hugetlbfs) files,
+    // where fstat on a file of a FUSE server that never answers would block.
+    const int seals = ::fcntl(fd.get(), F_GET_SEALS);
+    if (seals < 0) invalid("not a memfd (the kernel knows no seals on it: " + std::string(std::strerror(errno)) + ")");
     struct stat st {};
     if (::fstat(fd.get(), &st) < 0) system_failure("fstat of a payload descriptor", errno);
     if (!S_ISREG(st.st_mode)) invalid("not a memfd (not a regular file)");
-    const int seals = ::fcntl(fd.get(), F_GET_SEALS);
-    if (seals < 0) invalid("not a memfd (the kernel knows no seals on it: " + std::string(std::strerror(errno)) + ")");
     if ((static_cast<unsigned>(seals) & required) != required)
         invalid(std::string("the memfd is not sealed against ") + required_text + "; seal it before sending");
     if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > max_size)

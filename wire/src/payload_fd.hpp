@@ -18,10 +18,10 @@ namespace offshoot::payload {
 // A new memfd that can be sealed (close-on-exec).
 sdbus::UnixFd new_memfd(const char* name);
 
-// Checks a received descriptor by what the kernel says about it — fstat: a regular file;
-// F_GET_SEALS: answers only for memfd/shmem files, and must hold every seal in `required`
-// (`required_text` names them in the refusal) — and that its size is at most `max_size`.
-// Returns the size; anything else is invalid().
+// Checks a received descriptor by what the kernel says about it — F_GET_SEALS (asked first: it
+// asks no file system): answers only for memfd/shmem/hugetlbfs files, and must hold every seal
+// in `required` (`required_text` names them in the refusal); fstat: a regular file — and that
+// its size is at most `max_size`. Returns the size; anything else is invalid().
 size_t checked_memfd_size(const sdbus::UnixFd& fd, unsigned required, const char* required_text,
                           size_t max_size);
 

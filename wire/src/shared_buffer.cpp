@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -29,7 +30,7 @@ SharedBuffer::SharedBuffer(SharedBuffer&& other) noexcept
 
 SharedBuffer& SharedBuffer::operator=(SharedBuffer&& other) noexcept {
     if (this != &other) {
-        unmap();
+        release();
         fd_ = std::move(other.fd_);
         data_ = std::exchange(other.data_, nullptr);
         size_ = std::exchange(other.size_, 0);
@@ -37,12 +38,18 @@ SharedBuffer& SharedBuffer::operator=(SharedBuffer&& other) noexcept {
     return *this;
 }
 
-SharedBuffer::~SharedBuffer() { unmap(); }
+SharedBuffer::~SharedBuffer() { release(); }
 
-void SharedBuffer::unmap() noexcept {
-    if (data_) ::munmap(data_, size_);
+void SharedBuffer::release() noexcept {
+    if (data_) {
+        // The owner's pages go with the owner's buffer, even where a peer kept the descriptor
+        // (which would otherwise keep them alive, charged to us): a hole reads as zeros.
+        (void)::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(size_));
+        ::munmap(data_, size_);
+    }
     data_ = nullptr;
     size_ = 0;
+    fd_ = sdbus::UnixFd();
 }
 
 SharedBuffer SharedBuffer::create(size_t size, const char* name) {
@@ -73,8 +80,21 @@ void SharedBuffer::check_range(size_t offset, size_t length) const {
                 std::to_string(size_));
 }
 
+std::span<uint8_t> SharedBuffer::bytes(size_t offset, size_t length) const {
+    check_range(offset, length);
+    if (!data_ && length > 0) invalid("an adopted buffer has no mapping: use read() and write()");
+    return {data_ + offset, length};
+}
+
+// The owner reads and writes through its mapping; the receiver with pread/pwrite. Not the
+// owner's descriptor: its open file description is the one the peer got, whose flags the peer
+// can change (F_SETFL O_APPEND would turn every pwrite into an append the size seal refuses).
 void SharedBuffer::read(size_t offset, std::span<uint8_t> into) const {
     check_range(offset, into.size());
+    if (data_) {
+        std::memcpy(into.data(), data_ + offset, into.size());
+        return;
+    }
     size_t done = 0;
     while (done < into.size()) {
         const ssize_t n = ::pread(fd_.get(), into.data() + done, into.size() - done, static_cast<off_t>(offset + done));
@@ -95,12 +115,22 @@ std::vector<uint8_t> SharedBuffer::read(size_t offset, size_t length) const {
 
 void SharedBuffer::write(size_t offset, std::span<const uint8_t> from) const {
     check_range(offset, from.size());
+    if (data_) {
+        std::memcpy(data_ + offset, from.data(), from.size());
+        return;
+    }
     size_t done = 0;
     while (done < from.size()) {
         const ssize_t n = ::pwrite(fd_.get(), from.data() + done, from.size() - done, static_cast<off_t>(offset + done));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EBADF) invalid("not open for writing");
-        if (n < 0 && errno == EPERM) invalid("sealed against writing (F_SEAL_WRITE or F_SEAL_FUTURE_WRITE)");
+        if (n < 0 && errno == EPERM) {
+            const int flags = ::fcntl(fd_.get(), F_GETFL);
+            if (flags >= 0 && (flags & O_APPEND)) invalid("open for appending (O_APPEND), which its size seal refuses");
+            invalid("sealed against writing (F_SEAL_WRITE or F_SEAL_FUTURE_WRITE)");
+        }
+        // hugetlbfs (MFD_HUGETLB) has seals but no write(2).
+        if (n < 0 && errno == EINVAL) invalid("cannot be written with pwrite(2) (a hugetlbfs memfd?)");
         if (n < 0) system_failure("writing a shared buffer", errno);
         if (n == 0) system_failure("writing a shared buffer", EIO);
         done += static_cast<size_t>(n);

@@ -8,7 +8,7 @@
 //     // every call:                                    offshoot::SharedBuffer::adopt(out_fd).write(0, result);
 //     std::copy(data.begin(), data.end(), in.bytes().begin());
 //     auto n = proxy->EchoShared(in.fd(), data.size(), out.fd());
-//     use(out.bytes().first(n));
+//     use(out.bytes(0, n));  // checked: n is the peer's word
 //
 // Where SealedMemfd (offshoot/sealed_memfd.hpp) makes new shared memory for every payload and
 // seals it immutable, a SharedBuffer has a fixed size (sealed against shrinking and growing,
@@ -26,12 +26,19 @@
 //   after a call is whatever the peer wrote — untrusted, like any answer.
 // - A peer may keep the descriptor and see what the owner writes into the buffer later: give a
 //   buffer to one peer only (one per proxy), never to two that must not see each other's data.
+//   When the owner's SharedBuffer goes, its pages go too (a hole is punched), kept descriptor
+//   or not.
+// - The owner reads and writes through its mapping, never through the descriptor, whose open
+//   file description the peer shares (and could set O_APPEND on).
+// - A receiver bounds what it takes (adopt's max_size) and copies big buffers in pieces: what
+//   a caller's buffer costs it, a hole-filled memfd of 1 GiB, costs the receiver that much.
 //
-// adopt() judges the descriptor by what the kernel says (fstat: a regular file; F_GET_SEALS:
-// answers only for memfd/shmem files, and must include F_SEAL_SHRINK | F_SEAL_GROW), so a
-// pipe, a socket, a device or a file on disk — anything a pread could block on or that is not
-// anonymous memory — is org.offshoot1.Error.InvalidArgument, as is a size over the receiver's
-// bound or a range outside the buffer.
+// adopt() judges the descriptor by what the kernel says (F_GET_SEALS, asked first, since it
+// does no I/O: answers only for memfd/shmem/hugetlbfs files, and must include F_SEAL_SHRINK |
+// F_SEAL_GROW; fstat: a regular file), so a pipe, a socket, a device, a file on disk or on
+// FUSE, a plain tmpfs file (its seals are F_SEAL_SEAL alone) — anything a read could block on
+// or that is not anonymous memory — is org.offshoot1.Error.InvalidArgument, as is a size over
+// the receiver's bound or a range outside the buffer.
 #pragma once
 
 #include <cstddef>
@@ -70,13 +77,17 @@ public:
     size_t size() const noexcept { return size_; }
     // The owner's mapping (empty for an adopted buffer).
     std::span<uint8_t> bytes() const noexcept { return {data_, data_ ? size_ : 0}; }
+    // `length` bytes of the owner's mapping from `offset`, checked: use it for a length the
+    // peer answered (InvalidArgument if it does not fit, or if this buffer was adopted).
+    std::span<uint8_t> bytes(size_t offset, size_t length) const;
 
-    // Copies `into.size()` bytes from `offset` out of the buffer (pread). Throws InvalidArgument
-    // if the range is outside the buffer.
+    // Copies `into.size()` bytes from `offset` out of the buffer (the owner: from its mapping;
+    // a receiver: pread). Throws InvalidArgument if the range is outside the buffer.
     void read(size_t offset, std::span<uint8_t> into) const;
     std::vector<uint8_t> read(size_t offset, size_t length) const;
-    // Copies `from` into the buffer at `offset` (pwrite). Throws InvalidArgument if the range
-    // is outside the buffer or the descriptor is not open for writing.
+    // Copies `from` into the buffer at `offset` (the owner: into its mapping; a receiver:
+    // pwrite). Throws InvalidArgument if the range is outside the buffer or the descriptor does
+    // not take writes (not open for writing, sealed against it, O_APPEND, hugetlbfs).
     void write(size_t offset, std::span<const uint8_t> from) const;
 
     explicit operator bool() const noexcept { return fd_.isValid(); }
@@ -84,7 +95,8 @@ public:
 private:
     SharedBuffer(sdbus::UnixFd fd, uint8_t* data, size_t size) noexcept;
     void check_range(size_t offset, size_t length) const;
-    void unmap() noexcept;
+    // Frees the owner's pages (a hole: a peer that kept the descriptor keeps none of them), unmaps.
+    void release() noexcept;
 
     sdbus::UnixFd fd_;
     uint8_t* data_ = nullptr;
